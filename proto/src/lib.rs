@@ -1,0 +1,44 @@
+//! `caravan-proto`: the versioned contract between Caravan processes.
+//!
+//! Everything that crosses a process boundary is defined here and nowhere else: the [`Job`]
+//! a scheduler publishes, the [`JobEvent`]s a worker sends back, the [`Receipt`] that proves
+//! how an output was made, the [`BatchIndex`] that records a submission, the messages between a
+//! worker and its pipeline child process ([`exec`]), the queue names ([`Topology`]) and the
+//! object-key layout ([`keys`]).
+//!
+//! # Invariants
+//! - Every message carries a `v` field. Adding a field is a compatible change: new fields are
+//!   `#[serde(default)]`, and unknown fields are ignored, so a message written by an older or
+//!   newer binary still parses. Removing or re-typing a field needs a new `v` and new queue names.
+//! - Object keys are built only from validated hashes, profile names, batch ids and fixed output
+//!   names ([`ids`]), never from user-supplied file names, so no key can escape its prefix.
+//! - This crate does no I/O.
+
+pub mod batch;
+pub mod event;
+pub mod exec;
+pub mod ids;
+pub mod job;
+pub mod keys;
+pub mod profile;
+pub mod receipt;
+pub mod topology;
+
+pub use batch::{BatchEntry, BatchIndex, Disposition};
+pub use event::{EventBody, JobEvent};
+pub use ids::{AssetId, BatchId, IdError, OutputName, ProfileName};
+pub use job::{Job, JobKind, MasterLocation};
+pub use profile::{ImageProfile, Limits, Profile, VideoProfile};
+pub use receipt::{FailureRecord, OutputRecord, Receipt};
+pub use topology::Topology;
+
+/// The message version this binary writes. Readers accept any version: fields they do not know
+/// are ignored and fields they miss take their defaults.
+pub const PROTO_VERSION: u32 = 1;
+
+fn current_version() -> u32 {
+    PROTO_VERSION
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,107 @@
+//! Processing profiles: the parameters a pipeline runs with. A profile travels with every
+//! receipt, so an output can be made again from the receipt alone.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::ProfileName;
+
+/// A named set of pipeline parameters. Every field has a default, so a profile file names only
+/// what it changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: ProfileName,
+    #[serde(default)]
+    pub image: ImageProfile,
+    #[serde(default)]
+    pub video: VideoProfile,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self {
+            name: ProfileName::default_profile(),
+            image: ImageProfile::default(),
+            video: VideoProfile::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Image derivatives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImageProfile {
+    /// Long edge of the access JPEG in pixels; smaller masters are not enlarged.
+    pub access_long_edge: u32,
+    pub access_quality: u8,
+    /// Long edge of the thumbnail in pixels.
+    pub thumbnail_long_edge: u32,
+    pub thumbnail_quality: u8,
+}
+
+impl Default for ImageProfile {
+    fn default() -> Self {
+        Self {
+            access_long_edge: 2048,
+            access_quality: 85,
+            thumbnail_long_edge: 256,
+            thumbnail_quality: 80,
+        }
+    }
+}
+
+/// The video access copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VideoProfile {
+    /// Frames taller than this are scaled down (keeping display aspect).
+    pub max_height: u32,
+    /// x264 constant rate factor.
+    pub crf: u8,
+    /// x264 preset.
+    pub preset: String,
+    pub audio_bitrate: u32,
+    pub audio_sample_rate: u32,
+}
+
+impl Default for VideoProfile {
+    fn default() -> Self {
+        Self {
+            max_height: 1080,
+            crf: 20,
+            preset: "veryfast".to_owned(),
+            audio_bitrate: 160_000,
+            audio_sample_rate: 48_000,
+        }
+    }
+}
+
+/// Limits on untrusted input, checked before decoding and enforced on the pipeline process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Largest width or height accepted.
+    pub max_dimension: u32,
+    /// Largest width × height accepted (heritage masters of 200 MP are normal).
+    pub max_pixels: u64,
+    /// Longest video accepted, in seconds.
+    pub max_duration_seconds: f64,
+    /// Address-space cap of the pipeline process, in MiB.
+    pub memory_mib: u64,
+    /// Wall-clock limit of one pipeline run, in seconds.
+    pub timeout_seconds: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_dimension: 65_000,
+            max_pixels: 400_000_000,
+            max_duration_seconds: 12.0 * 3600.0,
+            memory_mib: 12 * 1024,
+            timeout_seconds: 4 * 3600,
+        }
+    }
+}

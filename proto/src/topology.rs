@@ -1,0 +1,63 @@
+//! Exchange and queue names. A prefix lets several deployments (or parallel tests) share one
+//! broker without seeing each other's messages.
+
+use crate::ids::{BatchId, IdError, ProfileName};
+use crate::job::JobKind;
+
+/// All AMQP names of one deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    prefix: String,
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Self {
+            prefix: "caravan".to_owned(),
+        }
+    }
+}
+
+impl Topology {
+    /// `prefix` follows the rules of a profile name (letters, digits, `-`, `_`, `.`).
+    pub fn new(prefix: &str) -> Result<Self, IdError> {
+        let checked = ProfileName::parse(prefix)?;
+        Ok(Self {
+            prefix: checked.to_string(),
+        })
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Direct exchange jobs are published to, routed by [`JobKind::as_str`].
+    pub fn jobs_exchange(&self) -> String {
+        format!("{}.jobs", self.prefix)
+    }
+
+    /// The durable quorum queue of one job kind.
+    pub fn job_queue(&self, kind: JobKind) -> String {
+        format!("{}.jobs.{}", self.prefix, kind.as_str())
+    }
+
+    /// Fanout exchange that receives rejected and over-delivered jobs.
+    pub fn dead_letter_exchange(&self) -> String {
+        format!("{}.dlx", self.prefix)
+    }
+
+    /// Where dead-lettered jobs wait for an operator.
+    pub fn dead_letter_queue(&self) -> String {
+        format!("{}.dead", self.prefix)
+    }
+
+    /// Topic exchange for job events, routed by batch id.
+    pub fn events_exchange(&self) -> String {
+        format!("{}.events", self.prefix)
+    }
+
+    /// The queue one batch's events are collected in.
+    pub fn events_queue(&self, batch: &BatchId) -> String {
+        format!("{}.events.{}", self.prefix, batch)
+    }
+}

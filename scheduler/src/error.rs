@@ -1,0 +1,28 @@
+use std::path::PathBuf;
+
+/// Why a submission could not go ahead at all. Problems with single files are not errors: they
+/// are recorded in the batch index and the summary.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    #[error("cannot read the submission folder {path}: {source}; check the path and permissions")]
+    Source {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(transparent)]
+    Store(#[from] caravan_store::StoreError),
+
+    #[error(transparent)]
+    Queue(#[from] caravan_queue::QueueError),
+
+    #[error("batch {0} is not in the store; check the batch id and that the store settings match the submission's")]
+    UnknownBatch(String),
+
+    #[error("the batch index {key} is damaged: {detail}")]
+    BadIndex { key: String, detail: String },
+
+    #[error(transparent)]
+    Worker(#[from] caravan_worker::worker::WorkerError),
+}

@@ -1,0 +1,107 @@
+//! Waits for a batch's jobs to end. Events drive the progress bar; the store is checked now and
+//! then, so a lost event (or a scheduler that subscribed late) cannot make the wait endless.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use caravan_proto::{keys, AssetId, BatchIndex, Disposition, EventBody};
+use caravan_queue::EventStream;
+use caravan_store::Store;
+use indicatif::{ProgressBar, ProgressStyle};
+use uuid::Uuid;
+
+use crate::status::failure_of;
+use crate::SchedulerError;
+
+/// Returns when every queued job of `index` has a receipt or a failure record.
+pub async fn follow(
+    store: &Store,
+    mut events: Option<EventStream>,
+    index: &BatchIndex,
+    bar: &ProgressBar,
+) -> Result<(), SchedulerError> {
+    let mut pending: HashMap<Uuid, (AssetId, String)> = index
+        .entries
+        .iter()
+        .filter_map(|e| match (&e.disposition, &e.asset_id) {
+            (Disposition::Queued { job_id }, Some(asset)) => {
+                Some((*job_id, (asset.clone(), e.source_name.clone())))
+            }
+            _ => None,
+        })
+        .collect();
+    bar.set_length(pending.len() as u64);
+    bar.set_position(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {wide_msg}",
+        )
+        .expect("the template is valid"),
+    );
+    // Scales with the batch, so a batch of 10,000 does not HEAD 10,000 objects every few seconds.
+    let poll = Duration::from_secs((2 + pending.len() as u64 / 200).min(60));
+    let mut next_poll = tokio::time::Instant::now() + poll;
+
+    while !pending.is_empty() {
+        let event = match events.as_mut() {
+            Some(stream) => tokio::select! {
+                event = stream.next() => Some(event),
+                _ = tokio::time::sleep_until(next_poll) => None,
+            },
+            None => {
+                tokio::time::sleep_until(next_poll).await;
+                None
+            }
+        };
+        match event {
+            Some(Some(Ok(event))) => {
+                let name = pending
+                    .get(&event.job_id)
+                    .map(|(_, n)| n.clone())
+                    .unwrap_or_default();
+                match &event.body {
+                    EventBody::Progress { percent } => {
+                        bar.set_message(format!("{name}: {percent:.0}%"))
+                    }
+                    EventBody::Started { .. } => {
+                        bar.set_message(format!("{name}: started on {}", event.worker))
+                    }
+                    EventBody::Failed {
+                        code,
+                        retryable: true,
+                        ..
+                    } => bar.set_message(format!("{name}: {code}, retrying")),
+                    body if body.is_terminal() => {
+                        if pending.remove(&event.job_id).is_some() {
+                            bar.inc(1);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Some(Some(Err(e))) => {
+                tracing::warn!(error = %e, "Lost the event stream; following the batch through the store instead");
+                events = None;
+            }
+            Some(None) => events = None,
+            None => {
+                let mut finished = Vec::new();
+                for (job_id, (asset, _)) in &pending {
+                    let receipt = store.size_of(&keys::receipt(asset, &index.profile)).await?;
+                    if receipt.is_some()
+                        || failure_of(store, asset, index, *job_id).await?.is_some()
+                    {
+                        finished.push(*job_id);
+                    }
+                }
+                for job_id in finished {
+                    pending.remove(&job_id);
+                    bar.inc(1);
+                }
+                next_poll = tokio::time::Instant::now() + poll;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    Ok(())
+}

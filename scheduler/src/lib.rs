@@ -1,0 +1,31 @@
+//! `caravan-scheduler`: turns a folder of masters into a batch of jobs and follows it to the end.
+//!
+//! # Layout
+//! - [`scan`]: walks a folder, recognises each file by content and hashes it.
+//! - [`submit`]: publishes one job per new asset, writes the batch index, follows the batch.
+//! - [`follow`]: waits for a batch's jobs through events, cross-checked against the store.
+//! - [`status`]: a batch's state, computed from its index and the receipts and failure records.
+//! - [`embedded`]: scheduler, in-process queue and workers in one process (`caravan run`).
+//!
+//! # Invariants
+//! - The store is the source of truth: a summary is computed from receipts and failure
+//!   records, never from events alone (events are progress reports and may be lost).
+//! - An asset whose receipt exists for the profile is never published again.
+//! - User file names appear only in the batch index and summaries, never in keys or jobs'
+//!   routing.
+//! - The batch index is written before the scheduler waits, so `caravan status` works even if
+//!   the submitting process is gone.
+
+pub mod embedded;
+mod error;
+pub mod follow;
+pub mod scan;
+pub mod status;
+pub mod submit;
+
+pub use error::SchedulerError;
+pub use status::Summary;
+pub use submit::{submit, MasterMode, SubmitOptions};
+
+#[cfg(test)]
+mod tests;

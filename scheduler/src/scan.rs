@@ -1,0 +1,158 @@
+//! Walks a submission folder: each regular file is recognised by its content and hashed.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use caravan_proto::AssetId;
+use caravan_worker::sniff::{sniff, Sniffed, SNIFF_LEN};
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::SchedulerError;
+
+/// What the scan learnt about one file.
+#[derive(Debug, Clone)]
+pub struct ScannedFile {
+    /// Path relative to the submission folder, for people.
+    pub source_name: String,
+    pub path: PathBuf,
+    pub size: u64,
+    pub outcome: ScanOutcome,
+}
+
+#[derive(Debug, Clone)]
+pub enum ScanOutcome {
+    Media { asset_id: AssetId, sniffed: Sniffed },
+    Rejected { code: &'static str, message: String },
+}
+
+/// Hashes this many files at once.
+const PARALLEL_HASHES: usize = 4;
+
+/// Every regular file below `root`, in name order. Hidden files (`.name`) and symbolic links are
+/// left out: they are not masters.
+pub async fn scan(
+    root: &Path,
+    mut on_file: impl FnMut(&ScannedFile),
+) -> Result<Vec<ScannedFile>, SchedulerError> {
+    let root = root.to_owned();
+    let listing = tokio::task::spawn_blocking(move || list_files(&root))
+        .await
+        .expect("listing does not panic")?;
+    let mut results = Vec::with_capacity(listing.len());
+    let mut stream = futures::stream::iter(listing)
+        .map(|(source_name, path)| async move {
+            tokio::task::spawn_blocking(move || examine(source_name, path))
+                .await
+                .expect("examining a file does not panic")
+        })
+        .buffered(PARALLEL_HASHES);
+    while let Some(file) = stream.next().await {
+        on_file(&file);
+        results.push(file);
+    }
+    Ok(results)
+}
+
+fn list_files(root: &Path) -> Result<Vec<(String, PathBuf)>, SchedulerError> {
+    let meta = std::fs::metadata(root).map_err(|source| SchedulerError::Source {
+        path: root.to_owned(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(SchedulerError::Source {
+            path: root.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a folder"),
+        });
+    }
+    let mut files = Vec::new();
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        let entry = entry.map_err(|e| SchedulerError::Source {
+            path: e
+                .path()
+                .map(Path::to_owned)
+                .unwrap_or_else(|| root.to_owned()),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        files.push((
+            relative.to_string_lossy().into_owned(),
+            entry.path().to_owned(),
+        ));
+    }
+    Ok(files)
+}
+
+fn examine(source_name: String, path: PathBuf) -> ScannedFile {
+    let rejected = |size, code, message: String| ScannedFile {
+        source_name: source_name.clone(),
+        path: path.clone(),
+        size,
+        outcome: ScanOutcome::Rejected { code, message },
+    };
+    let (size, head, sha) = match hash_file(&path) {
+        Ok(v) => v,
+        Err(e) => {
+            return rejected(
+                0,
+                "unreadable",
+                format!("cannot read the file: {e}; check its permissions"),
+            )
+        }
+    };
+    if size == 0 {
+        return rejected(
+            0,
+            "empty_file",
+            "the file is empty; submit the real master".into(),
+        );
+    }
+    match sniff(&head) {
+        Some(sniffed) => ScannedFile {
+            source_name,
+            path,
+            size,
+            outcome: ScanOutcome::Media {
+                asset_id: AssetId::parse(sha).expect("a SHA-256 in hex is a valid asset id"),
+                sniffed,
+            },
+        },
+        None => rejected(
+            size,
+            "unsupported_format",
+            "the content is not an image or video format Caravan processes (TIFF, JPEG, PNG, WebP, JPEG 2000, Matroska, MP4/MOV, AVI, DV, MXF, MPEG); the file name is not looked at".into(),
+        ),
+    }
+}
+
+/// Size, first [`SNIFF_LEN`] bytes and SHA-256 of a file, read once.
+pub fn hash_file(path: &Path) -> std::io::Result<(u64, Vec<u8>, String)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        if head.len() < SNIFF_LEN {
+            let take = (SNIFF_LEN - head.len()).min(n);
+            head.extend_from_slice(&buf[..take]);
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((size, head, hex::encode(hasher.finalize())))
+}

@@ -1,0 +1,183 @@
+//! `caravan submit`: one job per new asset of a folder, a batch index, and (optionally) the
+//! wait until every job has ended.
+
+use std::path::Path;
+
+use caravan_proto::{
+    keys, BatchEntry, BatchId, BatchIndex, Disposition, FailureRecord, Job, MasterLocation,
+    ProfileName,
+};
+use caravan_queue::Queue;
+use caravan_store::Store;
+use indicatif::{ProgressBar, ProgressDrawTarget};
+use tracing::info;
+
+use crate::scan::{scan, ScanOutcome};
+use crate::status::{summarize, Summary};
+use crate::{follow, SchedulerError};
+
+/// How workers get at the masters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MasterMode {
+    /// Workers share this machine's filesystem (embedded mode): jobs point at the files.
+    InPlace,
+    /// Masters are uploaded to `masters/<sha256>` (cluster mode); existing ones are not sent again.
+    Upload,
+}
+
+#[derive(Debug, Clone)]
+pub struct SubmitOptions {
+    pub profile: ProfileName,
+    pub masters: MasterMode,
+    /// Wait for every job to end before returning.
+    pub wait: bool,
+    /// Draw progress bars on stderr (when it is a terminal).
+    pub progress: bool,
+    /// Publish assets again whose earlier job failed permanently.
+    pub retry_failed: bool,
+}
+
+/// Submits every file below `source` and returns the batch's summary.
+pub async fn submit(
+    store: &Store,
+    queue: &Queue,
+    source: &Path,
+    options: &SubmitOptions,
+) -> Result<Summary, SchedulerError> {
+    let source = std::fs::canonicalize(source).map_err(|e| SchedulerError::Source {
+        path: source.to_owned(),
+        source: e,
+    })?;
+    let batch_id = BatchId::generate();
+    let bar = if options.progress {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_message("hashing masters");
+    let files = scan(&source, |f| {
+        bar.inc(1);
+        bar.set_message(f.source_name.clone());
+    })
+    .await?;
+    info!(batch_id = %batch_id, files = files.len(), source = %source.display(), "Scanned submission");
+
+    // Subscribe before publishing, so no event of this batch is missed.
+    let events = queue.subscribe_events(&batch_id).await?;
+
+    let mut entries = Vec::with_capacity(files.len());
+    let mut seen = std::collections::HashMap::new();
+    for file in files {
+        let (asset_id, sniffed) = match &file.outcome {
+            ScanOutcome::Rejected { code, message } => {
+                entries.push(BatchEntry {
+                    source_name: file.source_name,
+                    asset_id: None,
+                    kind: None,
+                    media_type: None,
+                    size: file.size,
+                    disposition: Disposition::Rejected {
+                        code: (*code).to_owned(),
+                        message: message.clone(),
+                    },
+                });
+                continue;
+            }
+            ScanOutcome::Media { asset_id, sniffed } => (asset_id.clone(), *sniffed),
+        };
+        let entry = |disposition| BatchEntry {
+            source_name: file.source_name.clone(),
+            asset_id: Some(asset_id.clone()),
+            kind: Some(sniffed.kind),
+            media_type: Some(sniffed.media_type.to_owned()),
+            size: file.size,
+            disposition,
+        };
+        if let Some(first) = seen.get(&asset_id) {
+            entries.push(entry(Disposition::Duplicate {
+                of: String::clone(first),
+            }));
+            continue;
+        }
+        seen.insert(asset_id.clone(), file.source_name.clone());
+        if store
+            .size_of(&keys::receipt(&asset_id, &options.profile))
+            .await?
+            .is_some()
+        {
+            entries.push(entry(Disposition::AlreadyDone));
+            continue;
+        }
+        if !options.retry_failed {
+            if let Some(bytes) = store
+                .get_bytes(&keys::failure(&asset_id, &options.profile))
+                .await?
+            {
+                if let Ok(failure) = serde_json::from_slice::<FailureRecord>(&bytes) {
+                    entries.push(entry(Disposition::AlreadyFailed {
+                        code: failure.code,
+                        message: failure.message,
+                    }));
+                    continue;
+                }
+            }
+        }
+        let master = match options.masters {
+            MasterMode::InPlace => MasterLocation::LocalPath {
+                path: file.path.clone(),
+            },
+            MasterMode::Upload => {
+                let key = keys::master(&asset_id);
+                if store.size_of(&key).await? != Some(file.size) {
+                    bar.set_message(format!("uploading {}", file.source_name));
+                    store.put_file(&key, &file.path, sniffed.media_type).await?;
+                }
+                MasterLocation::Store { key }
+            }
+        };
+        let job = Job {
+            v: caravan_proto::PROTO_VERSION,
+            job_id: uuid::Uuid::new_v4(),
+            batch_id: batch_id.clone(),
+            asset_id: asset_id.clone(),
+            master,
+            master_size: file.size,
+            media_type: sniffed.media_type.to_owned(),
+            kind: sniffed.kind,
+            profile: options.profile.clone(),
+            attempt: 1,
+            source_name: Some(file.source_name.clone()),
+            submitted_at: chrono::Utc::now(),
+        };
+        queue.publish_job(&job).await?;
+        entries.push(entry(Disposition::Queued { job_id: job.job_id }));
+    }
+
+    let index = BatchIndex {
+        v: caravan_proto::PROTO_VERSION,
+        batch_id: batch_id.clone(),
+        source: source.display().to_string(),
+        profile: options.profile.clone(),
+        created_at: chrono::Utc::now(),
+        entries,
+    };
+    let body = serde_json::to_vec_pretty(&index).expect("batch indexes serialize");
+    store
+        .put_bytes(&keys::batch(&batch_id), body, "application/json")
+        .await?;
+    let queued = index
+        .entries
+        .iter()
+        .filter(|e| matches!(e.disposition, Disposition::Queued { .. }))
+        .count();
+    info!(batch_id = %batch_id, queued, "Batch published");
+
+    if options.wait {
+        follow::follow(store, Some(events), &index, &bar).await?;
+    }
+    bar.finish_and_clear();
+    if let Err(e) = queue.unsubscribe_events(&batch_id).await {
+        tracing::debug!(error = %e, "Could not remove the batch's event queue; it expires on its own");
+    }
+    summarize(store, &index).await
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Writes a sample batch of masters into DIR, made with FFmpeg's test sources:
+# 18 images (PNG, JPEG, 8- and 16-bit TIFF, LZW TIFF, WebP, GIF, BMP; landscape, portrait,
+# larger than the access size and smaller), 2 short videos (an interlaced, anamorphic 10-bit
+# 4:2:2 FFV1/MKV with 4 PCM channels, and an H.264/AAC MP4) and 1 corrupt JPEG.
+# With --with-corpus, also copies ../shared/corpus images and video when that folder exists.
+set -euo pipefail
+usage() { echo "usage: $0 DIR [--with-corpus]" >&2; exit 2; }
+[ $# -ge 1 ] || usage
+dir=$1
+with_corpus=${2:-}
+command -v ffmpeg >/dev/null || { echo "ffmpeg is missing: apt-get install ffmpeg" >&2; exit 1; }
+mkdir -p "$dir/images/tiff" "$dir/video" "$dir/damaged"
+ff() { ffmpeg -nostdin -v error -y "$@"; }
+img() { # source size output [extra args...]
+  local src=$1 size=$2 out=$3; shift 3
+  ff -f lavfi -i "$src=size=$size:rate=1" -frames:v 1 "$@" "$dir/$out"
+}
+img testsrc2 3000x2000 images/landscape-3000.png
+img testsrc2 1200x1800 images/portrait-1200.png
+img smptebars 2400x1600 "images/Bildnis einer Frau.jpg" -q:v 2
+img testsrc 640x480 images/small-640.jpg -q:v 4
+img rgbtestsrc 2560x1440 images/rgb-2560.jpg -q:v 3
+img testsrc2 2200x2200 images/square-2200.webp -c:v libwebp -quality 90
+img smptehdbars 1920x1080 images/hd-bars.webp -c:v libwebp -lossless 1
+img testsrc2 2600x1800 images/tiff/master-16bit.tif -pix_fmt rgb48le
+img testsrc 1800x2600 images/tiff/master-16bit-portrait.tif -pix_fmt rgb48le
+img testsrc2 2100x1400 images/tiff/master-lzw.tif -compression_algo lzw
+img smptebars 1600x1200 images/tiff/master-deflate.tif -compression_algo deflate
+img testsrc 3200x1800 images/tiff/master-8bit.tif
+img testsrc2 500x300 images/tiny-500.gif
+img rgbtestsrc 900x900 images/rgb-900.bmp
+img testsrc2 4000x1000 "images/panorama — 全景.png"
+img testsrc 256x256 images/exactly-256.png
+img mandelbrot 2048x1536 images/mandelbrot-2048.png
+img testsrc2 1500x1000 images/no-extension -f image2 -c:v png
+
+# Interlaced NTSC-shaped capture: 720x486, SAR 9:10, 10-bit 4:2:2 FFV1, 4 channels of PCM.
+ff -f lavfi -i "testsrc2=size=720x486:rate=30000/1001" \
+   -f lavfi -i "sine=frequency=440:sample_rate=48000" \
+   -filter_complex "[1:a]pan=4c|c0=c0|c1=c0|c2=c0|c3=c0[a]" -map 0:v -map "[a]" -t 2 \
+   -vf "setsar=9/10,setfield=tff" -field_order tt -pix_fmt yuv422p10le -c:v ffv1 -level 3 -slicecrc 1 \
+   -c:a pcm_s24le "$dir/video/capture-ntsc.mkv"
+ff -f lavfi -i "testsrc=size=640x360:rate=25" -f lavfi -i "sine=frequency=880:sample_rate=44100" \
+   -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -shortest "$dir/video/access-like.mp4"
+
+# A JPEG that stops after its first bytes: recognised as an image, undecodable.
+head -c 700 "$dir/images/small-640.jpg" > "$dir/damaged/truncated.jpg"
+
+if [ "$with_corpus" = "--with-corpus" ]; then
+  corpus="$(cd "$(dirname "$0")/.." && pwd)/../shared/corpus"
+  if [ -d "$corpus" ]; then
+    mkdir -p "$dir/corpus"
+    cp "$corpus"/images/* "$dir/corpus/"
+    cp "$corpus"/video/GeneralConformance.mkv "$dir/corpus/"
+  else
+    echo "no corpus at $corpus; continuing without it" >&2
+  fi
+fi
+echo "sample batch written to $dir"

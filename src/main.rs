@@ -1,0 +1,225 @@
+//! The `caravan` binary: parses the command line and hands over to the member crates.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use caravan_proto::{BatchId, ProfileName, Topology};
+use caravan_queue::{AmqpConfig, AmqpQueue, Queue};
+use caravan_scheduler::{status, Summary};
+use caravan_store::{LocalStore, S3Config, S3Store, Store};
+use caravan_worker::{Isolation, ProfileSet, Worker, WorkerConfig};
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use cli::{BrokerArgs, Cli, Command, LogFormat, StoreArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::ExecJob = cli.command {
+        // The pipeline child: no runtime, no logging set-up; it speaks JSON lines on stdout.
+        return ExitCode::from(caravan_worker::isolate::exec_job_main() as u8);
+    }
+    init_logging(cli.log_format);
+    let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime can be built");
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "Caravan stopped");
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    let cancel = shutdown_token();
+    match command {
+        Command::Run(args) => {
+            let profile = ProfileName::parse(&args.profile.profile)?;
+            let mut config = worker_config(args.profile.profiles.as_deref())?;
+            if let Some(n) = args.workers {
+                config.slots = n.max(1);
+            }
+            check_profile(&config.profiles, &profile)?;
+            let summary = caravan_scheduler::embedded::run(
+                &args.source,
+                &args.out,
+                profile,
+                config,
+                !args.output.json,
+                args.retry_failed,
+                cancel,
+            )
+            .await?;
+            report(&summary, args.output.json, Some(&args.out));
+            Ok(exit_code(&summary))
+        }
+        Command::Worker(args) => {
+            let mut config = worker_config(args.profiles.as_deref())?;
+            if let Some(n) = args.slots {
+                config.slots = n.max(1);
+            }
+            config.kinds = args.kinds;
+            if let Some(dir) = args.scratch_dir {
+                config.scratch_dir = dir;
+            }
+            config.max_attempts = args.max_attempts.max(1);
+            config.shutdown_grace = std::time::Duration::from_secs(args.shutdown_grace);
+            config.retry_base_delay = std::time::Duration::from_millis(args.retry_base_ms);
+            let store = open_store(&args.store).await?;
+            let queue = open_queue(&args.broker, &config.name).await?;
+            Worker::new(store, queue, config).run(cancel).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Submit(args) => {
+            let store = open_store(&args.store).await?;
+            let queue = open_queue(&args.broker, "caravan-submit").await?;
+            let options = caravan_scheduler::SubmitOptions {
+                profile: ProfileName::parse(&args.profile)?,
+                masters: caravan_scheduler::MasterMode::Upload,
+                wait: !args.no_wait,
+                progress: !args.output.json,
+                retry_failed: args.retry_failed,
+            };
+            let summary = tokio::select! {
+                s = caravan_scheduler::submit(&store, &queue, &args.source, &options) => s?,
+                _ = cancel.cancelled() => anyhow::bail!("interrupted; the published jobs go on, see `caravan status`"),
+            };
+            report(&summary, args.output.json, None);
+            Ok(exit_code(&summary))
+        }
+        Command::Status(args) => {
+            let store = open_store(&args.store).await?;
+            let batch = BatchId::parse(&args.batch)?;
+            let index = status::load_index(&store, &batch).await?;
+            let summary = status::summarize(&store, &index).await?;
+            report(&summary, args.output.json, None);
+            Ok(exit_code(&summary))
+        }
+        Command::ExecJob => unreachable!("handled before the runtime starts"),
+    }
+}
+
+fn worker_config(profiles: Option<&std::path::Path>) -> anyhow::Result<WorkerConfig> {
+    let program =
+        std::env::current_exe().context("cannot find the caravan binary to run pipelines with")?;
+    let mut config = WorkerConfig::new(Isolation::ChildProcess { program });
+    if let Some(path) = profiles {
+        config.profiles = ProfileSet::load(path).map_err(anyhow::Error::msg)?;
+    }
+    Ok(config)
+}
+
+fn check_profile(profiles: &ProfileSet, name: &ProfileName) -> anyhow::Result<()> {
+    if profiles.get(name).is_none() {
+        let known: Vec<_> = profiles.names().map(ToString::to_string).collect();
+        anyhow::bail!(
+            "no profile named {name:?}; known profiles: {}",
+            known.join(", ")
+        );
+    }
+    Ok(())
+}
+
+async fn open_store(args: &StoreArgs) -> anyhow::Result<Store> {
+    if let Some(dir) = &args.store_dir {
+        return Ok(Store::Local(LocalStore::new(dir.clone())));
+    }
+    let config = S3Config::from_env(|name| std::env::var(name).ok())
+        .context("S3 is not configured (or pass --store-dir to use a folder)")?;
+    let store = S3Store::new(&config);
+    if args.create_bucket {
+        store.ensure_bucket().await?;
+    }
+    Ok(Store::S3(store))
+}
+
+async fn open_queue(args: &BrokerArgs, name: &str) -> anyhow::Result<Queue> {
+    let config = AmqpConfig {
+        url: args.amqp_url.clone(),
+        topology: Topology::new(&args.queue_prefix)?,
+        delivery_limit: args.delivery_limit,
+        connection_name: name.to_owned(),
+    };
+    Ok(Queue::Amqp(AmqpQueue::connect(config).await?))
+}
+
+fn report(summary: &Summary, json: bool, out: Option<&std::path::Path>) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(summary).expect("summaries serialize")
+        );
+        return;
+    }
+    print!("{summary}");
+    if let Some(out) = out {
+        let done: Vec<_> = summary.done.iter().chain(&summary.already_done).collect();
+        if !done.is_empty() {
+            println!("  Outputs in {}:", out.display());
+            for item in done.iter().take(50) {
+                if let Some(asset) = &item.asset_id {
+                    println!(
+                        "    {} → derivatives/{asset}/{}/",
+                        item.source_name, summary.profile
+                    );
+                }
+            }
+            if done.len() > 50 {
+                println!(
+                    "    … and {} more (see {})",
+                    done.len() - 50,
+                    summary.index_key
+                );
+            }
+            println!(
+                "  Receipts: {}/receipts/<asset>/{}.json; batch index: {}/{}",
+                out.display(),
+                summary.profile,
+                out.display(),
+                summary.index_key
+            );
+        }
+    }
+}
+
+/// 0 when every file of the batch ended (done, failed or rejected: the summary says which);
+/// 3 when some are still pending.
+fn exit_code(summary: &Summary) -> ExitCode {
+    if summary.is_complete() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CARAVAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,lapin=warn,aws=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Fires on SIGTERM or SIGINT.
+fn shutdown_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let fire = token.clone();
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM can be handled");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::info!("Shutdown requested");
+        fire.cancel();
+    });
+    token
+}

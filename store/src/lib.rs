@@ -1,0 +1,125 @@
+//! `caravan-store`: where masters, derivatives, receipts and batch indexes live.
+//!
+//! One interface, [`Store`], with two implementations: [`local::LocalStore`] (a directory; the
+//! embedded default) and [`s3::S3Store`] (any S3-compatible server).
+//!
+//! # Invariants
+//! - Only this crate knows about S3.
+//! - Every write is all-or-nothing for readers: a local write goes to a temporary file that is
+//!   renamed into place; an S3 object appears only when its PUT or multipart upload completes.
+//!   That is what lets a receipt be the commit point of a job.
+//! - Files are streamed, never held whole in memory, and their SHA-256 is computed on the way.
+//! - Keys are `/`-separated relative paths; this crate refuses `..`, empty and absolute parts.
+
+mod error;
+mod hashing;
+pub mod local;
+pub mod s3;
+mod secret;
+
+use std::path::Path;
+
+pub use error::StoreError;
+pub use local::LocalStore;
+pub use s3::{S3Config, S3Store};
+pub use secret::Secret;
+
+/// Size and SHA-256 of an object as it was written or read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectSummary {
+    pub size: u64,
+    /// Lowercase hex SHA-256.
+    pub sha256: String,
+}
+
+/// An object store. Cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Local(LocalStore),
+    S3(S3Store),
+}
+
+impl Store {
+    /// Streams the file at `path` into `key`.
+    pub async fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        media_type: &str,
+    ) -> Result<ObjectSummary, StoreError> {
+        match self {
+            Store::Local(s) => s.put_file(key, path).await,
+            Store::S3(s) => s.put_file(key, path, media_type).await,
+        }
+    }
+
+    /// Writes a small object (a receipt, an index) from memory.
+    pub async fn put_bytes(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        media_type: &str,
+    ) -> Result<ObjectSummary, StoreError> {
+        match self {
+            Store::Local(s) => s.put_bytes(key, &bytes).await,
+            Store::S3(s) => s.put_bytes(key, bytes, media_type).await,
+        }
+    }
+
+    /// Streams `key` into a new file at `path`.
+    pub async fn get_to_file(&self, key: &str, path: &Path) -> Result<ObjectSummary, StoreError> {
+        match self {
+            Store::Local(s) => s.get_to_file(key, path).await,
+            Store::S3(s) => s.get_to_file(key, path).await,
+        }
+    }
+
+    /// Reads a small object into memory; `None` if it does not exist.
+    pub async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            Store::Local(s) => s.get_bytes(key).await,
+            Store::S3(s) => s.get_bytes(key).await,
+        }
+    }
+
+    /// The object's size, or `None` if it does not exist.
+    pub async fn size_of(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        match self {
+            Store::Local(s) => s.size_of(key).await,
+            Store::S3(s) => s.size_of(key).await,
+        }
+    }
+
+    /// Removes an object; removing a missing object is not an error.
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Local(s) => s.delete(key).await,
+            Store::S3(s) => s.delete(key).await,
+        }
+    }
+
+    /// A short description for logs and summaries, without secrets.
+    pub fn describe(&self) -> String {
+        match self {
+            Store::Local(s) => format!("local directory {}", s.root().display()),
+            Store::S3(s) => s.describe(),
+        }
+    }
+}
+
+/// Splits a key into checked path components.
+pub(crate) fn key_components(key: &str) -> Result<Vec<&str>, StoreError> {
+    let parts: Vec<&str> = key.split('/').collect();
+    let bad = parts
+        .iter()
+        .any(|p| p.is_empty() || *p == "." || *p == ".." || p.contains('\0') || p.contains('\\'));
+    if key.is_empty() || bad {
+        return Err(StoreError::InvalidKey {
+            key: key.chars().take(200).collect(),
+        });
+    }
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,201 @@
+//! A store in a local directory: the embedded default, and what unit tests use.
+
+use std::path::{Path, PathBuf};
+
+use tokio::fs;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::hashing::HashingCounter;
+use crate::{key_components, ObjectSummary, StoreError};
+
+const CHUNK: usize = 1 << 20;
+
+/// Objects are files below `root`, at their key's path.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl LocalStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file that holds `key`.
+    pub fn path_of(&self, key: &str) -> Result<PathBuf, StoreError> {
+        let mut path = self.root.clone();
+        for part in key_components(key)? {
+            path.push(part);
+        }
+        Ok(path)
+    }
+
+    pub(crate) async fn put_file(
+        &self,
+        key: &str,
+        src: &Path,
+    ) -> Result<ObjectSummary, StoreError> {
+        let dest = self.path_of(key)?;
+        let mut input = fs::File::open(src)
+            .await
+            .map_err(|e| StoreError::io(src, e))?;
+        let (tmp, mut out) = self.create_temp(&dest).await?;
+        let result = async {
+            let mut hash = HashingCounter::default();
+            let mut buf = vec![0u8; CHUNK];
+            loop {
+                let n = input
+                    .read(&mut buf)
+                    .await
+                    .map_err(|e| StoreError::io(src, e))?;
+                if n == 0 {
+                    break;
+                }
+                hash.update(&buf[..n]);
+                out.write_all(&buf[..n])
+                    .await
+                    .map_err(|e| StoreError::io(&tmp, e))?;
+            }
+            out.sync_all().await.map_err(|e| StoreError::io(&tmp, e))?;
+            Ok(hash.finish())
+        }
+        .await;
+        self.commit(tmp, &dest, result).await
+    }
+
+    pub(crate) async fn put_bytes(
+        &self,
+        key: &str,
+        bytes: &[u8],
+    ) -> Result<ObjectSummary, StoreError> {
+        let dest = self.path_of(key)?;
+        let (tmp, mut out) = self.create_temp(&dest).await?;
+        let result = async {
+            out.write_all(bytes)
+                .await
+                .map_err(|e| StoreError::io(&tmp, e))?;
+            out.sync_all().await.map_err(|e| StoreError::io(&tmp, e))?;
+            let mut hash = HashingCounter::default();
+            hash.update(bytes);
+            Ok(hash.finish())
+        }
+        .await;
+        self.commit(tmp, &dest, result).await
+    }
+
+    pub(crate) async fn get_to_file(
+        &self,
+        key: &str,
+        dest: &Path,
+    ) -> Result<ObjectSummary, StoreError> {
+        let src = self.path_of(key)?;
+        let mut input = match fs::File::open(&src).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NotFound {
+                    key: key.to_owned(),
+                })
+            }
+            Err(e) => return Err(StoreError::io(&src, e)),
+        };
+        let mut out = fs::File::create(dest)
+            .await
+            .map_err(|e| StoreError::io(dest, e))?;
+        let mut hash = HashingCounter::default();
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = input
+                .read(&mut buf)
+                .await
+                .map_err(|e| StoreError::io(&src, e))?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            out.write_all(&buf[..n])
+                .await
+                .map_err(|e| StoreError::io(dest, e))?;
+        }
+        out.flush().await.map_err(|e| StoreError::io(dest, e))?;
+        Ok(hash.finish())
+    }
+
+    pub(crate) async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.path_of(key)?;
+        match fs::read(&path).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::io(&path, e)),
+        }
+    }
+
+    pub(crate) async fn size_of(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        let path = self.path_of(key)?;
+        match fs::metadata(&path).await {
+            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::io(&path, e)),
+        }
+    }
+
+    pub(crate) async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let path = self.path_of(key)?;
+        match fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(&path, e)),
+        }
+    }
+
+    async fn create_temp(&self, dest: &Path) -> Result<(PathBuf, fs::File), StoreError> {
+        let dir = dest.parent().unwrap_or(&self.root);
+        fs::create_dir_all(dir)
+            .await
+            .map_err(|e| StoreError::io(dir, e))?;
+        let name = dest
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("object");
+        let tmp = dir.join(format!(
+            ".{name}.{}.partial",
+            std::process::id() as u64 * 1_000_003 + nonce()
+        ));
+        let file = fs::File::create(&tmp)
+            .await
+            .map_err(|e| StoreError::io(&tmp, e))?;
+        Ok((tmp, file))
+    }
+
+    /// Renames the finished temporary file into place, or removes it if writing failed.
+    async fn commit(
+        &self,
+        tmp: PathBuf,
+        dest: &Path,
+        result: Result<ObjectSummary, StoreError>,
+    ) -> Result<ObjectSummary, StoreError> {
+        match result {
+            Ok(summary) => {
+                fs::rename(&tmp, dest)
+                    .await
+                    .map_err(|e| StoreError::io(dest, e))?;
+                Ok(summary)
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Distinguishes temporary files of concurrent writers in one process.
+fn nonce() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}

@@ -1,0 +1,427 @@
+//! A store in an S3-compatible bucket (Garage, MinIO, Ceph RGW, AWS).
+//!
+//! Path-style addressing and "checksums only when required" are the defaults, because
+//! S3-compatible servers reject the newer default checksum headers of the AWS SDK.
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_s3::config::{
+    retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion, Credentials, Region,
+    RequestChecksumCalculation, ResponseChecksumValidation,
+};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::Client;
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::hashing::HashingCounter;
+use crate::{key_components, ObjectSummary, Secret, StoreError};
+
+/// Where and how to reach the bucket. Built from `CARAVAN_S3_*` variables by
+/// [`S3Config::from_env`]; secrets may come from files (`*_FILE`, as Kubernetes mounts them).
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    /// e.g. `http://127.0.0.1:3900`; `None` means AWS's own endpoint for `region`.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: Secret,
+    pub secret_access_key: Secret,
+    /// `http://host/bucket/key` instead of `http://bucket.host/key`; what most S3-compatible
+    /// servers expect.
+    pub path_style: bool,
+    /// Files larger than this are uploaded in parts of this size; it bounds memory per upload.
+    pub part_size: usize,
+}
+
+impl S3Config {
+    /// Reads `CARAVAN_S3_ENDPOINT`, `_REGION`, `_BUCKET`, `_ACCESS_KEY_ID[_FILE]`,
+    /// `_SECRET_ACCESS_KEY[_FILE]`, `_PATH_STYLE` and `_PART_SIZE_MIB` through `var`.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, StoreError> {
+        let secret = |name: &str| -> Result<Secret, StoreError> {
+            if let Some(v) = var(name) {
+                return Ok(Secret::new(v.trim()));
+            }
+            let file_var = format!("{name}_FILE");
+            match var(&file_var) {
+                Some(path) => std::fs::read_to_string(&path)
+                    .map(|v| Secret::new(v.trim()))
+                    .map_err(|e| StoreError::Config(format!("cannot read {file_var}={path}: {e}"))),
+                None => Err(StoreError::Config(format!("set {name} or {file_var}"))),
+            }
+        };
+        let bucket = var("CARAVAN_S3_BUCKET")
+            .ok_or_else(|| StoreError::Config("set CARAVAN_S3_BUCKET to the bucket name".into()))?;
+        let part_mib: usize = match var("CARAVAN_S3_PART_SIZE_MIB") {
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| (5..=5120).contains(n))
+                .ok_or_else(|| {
+                    StoreError::Config("CARAVAN_S3_PART_SIZE_MIB must be 5..=5120".into())
+                })?,
+            None => 16,
+        };
+        Ok(Self {
+            endpoint: var("CARAVAN_S3_ENDPOINT").filter(|s| !s.is_empty()),
+            region: var("CARAVAN_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+            bucket,
+            access_key_id: secret("CARAVAN_S3_ACCESS_KEY_ID")?,
+            secret_access_key: secret("CARAVAN_S3_SECRET_ACCESS_KEY")?,
+            path_style: var("CARAVAN_S3_PATH_STYLE").map_or(true, |v| v != "false" && v != "0"),
+            part_size: part_mib << 20,
+        })
+    }
+}
+
+/// A bucket on an S3-compatible server. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+    target: String,
+    part_size: usize,
+}
+
+impl S3Store {
+    pub fn new(config: &S3Config) -> Self {
+        let credentials = Credentials::new(
+            config.access_key_id.expose(),
+            config.secret_access_key.expose(),
+            None,
+            None,
+            "caravan",
+        );
+        let mut builder = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(config.region.clone()))
+            .credentials_provider(credentials)
+            .force_path_style(config.path_style)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .read_timeout(Duration::from_secs(120))
+                    .build(),
+            );
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder.endpoint_url(endpoint);
+        }
+        let target = format!(
+            "bucket {} at {}",
+            config.bucket,
+            config.endpoint.as_deref().unwrap_or("AWS S3")
+        );
+        Self {
+            client: Client::from_conf(builder.build()),
+            bucket: config.bucket.clone(),
+            target,
+            part_size: config.part_size.max(5 << 20),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        self.target.clone()
+    }
+
+    /// Creates the bucket if it does not exist yet (for first set-up and tests).
+    pub async fn ensure_bucket(&self) -> Result<(), StoreError> {
+        match self.client.head_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) => match self.classify(e, "head_bucket", &self.bucket) {
+                StoreError::NotFound { .. } => {}
+                other => return Err(other),
+            },
+        }
+        self.client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.classify(e, "create_bucket", &self.bucket))
+    }
+
+    pub(crate) async fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        media_type: &str,
+    ) -> Result<ObjectSummary, StoreError> {
+        key_components(key)?;
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| StoreError::io(path, e))?;
+        let mut hash = HashingCounter::default();
+        let first = read_part(&mut file, self.part_size, path).await?;
+        hash.update(&first);
+        if first.len() < self.part_size {
+            self.put_object(key, first, media_type).await?;
+            return Ok(hash.finish());
+        }
+
+        let upload = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(media_type)
+            .send()
+            .await
+            .map_err(|e| self.classify(e, "create_multipart_upload", key))?;
+        let upload_id = upload.upload_id().unwrap_or_default().to_owned();
+        let result = self
+            .upload_parts(key, &upload_id, first, &mut file, path, &mut hash)
+            .await;
+        match result {
+            Ok(parts) => {
+                self.client
+                    .complete_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(&upload_id)
+                    .multipart_upload(
+                        CompletedMultipartUpload::builder()
+                            .set_parts(Some(parts))
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| self.classify(e, "complete_multipart_upload", key))?;
+                Ok(hash.finish())
+            }
+            Err(e) => {
+                let abort = self
+                    .client
+                    .abort_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(&upload_id)
+                    .send()
+                    .await;
+                if let Err(abort) = abort {
+                    tracing::warn!(key, error = %DisplayErrorContext(&abort), "Could not abort a failed multipart upload; the bucket's lifecycle rule must clean it up");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn upload_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        first: Bytes,
+        file: &mut tokio::fs::File,
+        path: &Path,
+        hash: &mut HashingCounter,
+    ) -> Result<Vec<CompletedPart>, StoreError> {
+        let mut parts = Vec::new();
+        let mut chunk = first;
+        let mut number = 1;
+        while !chunk.is_empty() {
+            let response = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(ByteStream::from(chunk))
+                .send()
+                .await
+                .map_err(|e| self.classify(e, "upload_part", key))?;
+            parts.push(
+                CompletedPart::builder()
+                    .set_e_tag(response.e_tag().map(str::to_owned))
+                    .part_number(number)
+                    .build(),
+            );
+            number += 1;
+            chunk = read_part(file, self.part_size, path).await?;
+            hash.update(&chunk);
+        }
+        Ok(parts)
+    }
+
+    async fn put_object(&self, key: &str, body: Bytes, media_type: &str) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(media_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.classify(e, "put_object", key))
+    }
+
+    pub(crate) async fn put_bytes(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        media_type: &str,
+    ) -> Result<ObjectSummary, StoreError> {
+        key_components(key)?;
+        let mut hash = HashingCounter::default();
+        hash.update(&bytes);
+        self.put_object(key, Bytes::from(bytes), media_type).await?;
+        Ok(hash.finish())
+    }
+
+    pub(crate) async fn get_to_file(
+        &self,
+        key: &str,
+        dest: &Path,
+    ) -> Result<ObjectSummary, StoreError> {
+        key_components(key)?;
+        let response = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| self.classify(e, "get_object", key))?;
+        let mut body = response.body;
+        let mut out = tokio::fs::File::create(dest)
+            .await
+            .map_err(|e| StoreError::io(dest, e))?;
+        let mut hash = HashingCounter::default();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| StoreError::Unavailable {
+                target: self.target.clone(),
+                operation: "get_object (body)",
+                detail: e.to_string(),
+            })?;
+            hash.update(&chunk);
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| StoreError::io(dest, e))?;
+        }
+        out.flush().await.map_err(|e| StoreError::io(dest, e))?;
+        Ok(hash.finish())
+    }
+
+    pub(crate) async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        key_components(key)?;
+        let response = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                return match self.classify(e, "get_object", key) {
+                    StoreError::NotFound { .. } => Ok(None),
+                    other => Err(other),
+                }
+            }
+        };
+        let bytes = response
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Unavailable {
+                target: self.target.clone(),
+                operation: "get_object (body)",
+                detail: e.to_string(),
+            })?;
+        Ok(Some(bytes.to_vec()))
+    }
+
+    pub(crate) async fn size_of(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        key_components(key)?;
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(head) => Ok(Some(head.content_length().unwrap_or(0).max(0) as u64)),
+            Err(e) => match self.classify(e, "head_object", key) {
+                StoreError::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    pub(crate) async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        key_components(key)?;
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.classify(e, "delete_object", key))
+    }
+
+    /// Maps an SDK error to a classified [`StoreError`] by HTTP status and error kind, never by
+    /// matching message text.
+    fn classify<E>(
+        &self,
+        err: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+        operation: &'static str,
+        key: &str,
+    ) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let detail = DisplayErrorContext(&err).to_string();
+        match (&err, status) {
+            (_, Some(404)) => StoreError::NotFound {
+                key: key.to_owned(),
+            },
+            (SdkError::ServiceError(_), Some(s)) if s >= 500 || s == 429 || s == 408 => {
+                StoreError::Unavailable {
+                    target: self.target.clone(),
+                    operation,
+                    detail,
+                }
+            }
+            (SdkError::ServiceError(_), _) => StoreError::Refused {
+                operation,
+                key: key.to_owned(),
+                detail: match err.code() {
+                    Some(code) => format!("{code}: {}", err.message().unwrap_or("")),
+                    None => detail,
+                },
+            },
+            (SdkError::ConstructionFailure(_), _) => StoreError::Config(detail),
+            _ => StoreError::Unavailable {
+                target: self.target.clone(),
+                operation,
+                detail,
+            },
+        }
+    }
+}
+
+/// Reads up to `size` bytes (less only at the end of the file).
+async fn read_part(
+    file: &mut tokio::fs::File,
+    size: usize,
+    path: &Path,
+) -> Result<Bytes, StoreError> {
+    let mut buf = Vec::with_capacity(size);
+    let mut limited = file.take(size as u64);
+    limited
+        .read_to_end(&mut buf)
+        .await
+        .map_err(|e| StoreError::io(path, e))?;
+    Ok(Bytes::from(buf))
+}

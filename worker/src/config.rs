@@ -1,0 +1,76 @@
+//! The worker's settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use caravan_proto::JobKind;
+
+use crate::profiles::ProfileSet;
+
+/// Where pipelines run.
+#[derive(Debug, Clone)]
+pub enum Isolation {
+    /// In a child process of `program` (the `caravan` binary), via its hidden `exec-job`
+    /// subcommand. What every deployment uses.
+    ChildProcess { program: PathBuf },
+    /// In the worker's own process. Only for unit tests of this crate, whose test binary is not
+    /// `caravan`: a crashing decoder would take the test down with it.
+    InProcess,
+}
+
+/// Everything a [`crate::Worker`] needs besides its store and queue.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Jobs run at once; also the broker prefetch per job kind.
+    pub slots: usize,
+    /// Job kinds this worker takes (operators may run image-only or video-only pools).
+    pub kinds: Vec<JobKind>,
+    /// Per-job scratch directories are made below this; cleaned on start.
+    pub scratch_dir: PathBuf,
+    pub profiles: ProfileSet,
+    pub isolation: Isolation,
+    /// Attempts at a job that keeps failing transiently before it is failed for good.
+    pub max_attempts: u32,
+    /// First retry delay; doubled per attempt, capped at five minutes, with jitter.
+    pub retry_base_delay: Duration,
+    /// How long in-flight jobs may run on after shutdown was requested.
+    pub shutdown_grace: Duration,
+    /// Shown in events, receipts and the broker's connection list.
+    pub name: String,
+}
+
+impl WorkerConfig {
+    /// Sensible defaults: one slot per core, both kinds, scratch under the system temp dir.
+    pub fn new(isolation: Isolation) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            slots: cores,
+            kinds: JobKind::ALL.to_vec(),
+            scratch_dir: std::env::temp_dir().join("caravan-scratch"),
+            profiles: ProfileSet::builtin(),
+            isolation,
+            max_attempts: 5,
+            retry_base_delay: Duration::from_secs(2),
+            shutdown_grace: Duration::from_secs(60),
+            name: default_worker_name(),
+        }
+    }
+
+    /// Delay before retry number `attempt` (1-based): exponential, capped, with jitter.
+    pub fn retry_delay(&self, attempt: u32) -> Duration {
+        let exp = self
+            .retry_base_delay
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        let capped = exp.min(Duration::from_secs(300));
+        let jitter = capped.mul_f64(fastrand::f64() * 0.25);
+        capped + jitter
+    }
+}
+
+/// `hostname:pid`.
+pub fn default_worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "worker".to_owned());
+    format!("{host}:{}", std::process::id())
+}

@@ -1,0 +1,81 @@
+use std::path::PathBuf;
+
+use caravan_queue::QueueError;
+use caravan_store::StoreError;
+
+/// Why a job did not finish. The job layer settles the delivery by [`JobError::is_retryable`]:
+/// retryable → published again with backoff; permanent → failure record and dead letter.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+
+    /// The pipeline itself reported a failure (undecodable input, limits exceeded …).
+    #[error("{message}")]
+    Pipeline {
+        code: String,
+        message: String,
+        retryable: bool,
+    },
+
+    #[error("the stored master does not match its asset id (expected SHA-256 {expected}, got {actual}); it was damaged in transit or in the store: submit the file again")]
+    MasterMismatch { expected: String, actual: String },
+
+    #[error("the pipeline process died without reporting ({detail}); the master probably drives the decoder into a crash or past its memory limit of {memory_mib} MiB")]
+    Crashed { detail: String, memory_mib: u64 },
+
+    #[error("the pipeline took longer than {seconds} s and was stopped; raise limits.timeout_seconds in the profile if the master is genuinely that long")]
+    Timeout { seconds: u64 },
+
+    #[error(
+        "this worker has no profile named {0:?}; deploy the same profiles file to every worker"
+    )]
+    UnknownProfile(String),
+
+    #[error("scratch space {path}: {source}; check free disk space on the worker")]
+    Scratch {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot start the pipeline process {program}: {source}")]
+    Spawn {
+        program: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl JobError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            JobError::Store(e) => e.is_retryable(),
+            JobError::Queue(e) => e.is_retryable(),
+            JobError::Pipeline { retryable, .. } => *retryable,
+            JobError::Scratch { .. } | JobError::Spawn { .. } => true,
+            JobError::MasterMismatch { .. }
+            | JobError::Crashed { .. }
+            | JobError::Timeout { .. }
+            | JobError::UnknownProfile(_) => false,
+        }
+    }
+
+    /// A stable classification for events, failure records and metrics.
+    pub fn code(&self) -> String {
+        match self {
+            JobError::Store(e) => e.code().to_owned(),
+            JobError::Queue(e) => e.code().to_owned(),
+            JobError::Pipeline { code, .. } => code.clone(),
+            JobError::MasterMismatch { .. } => "master_mismatch".into(),
+            JobError::Crashed { .. } => "pipeline_crashed".into(),
+            JobError::Timeout { .. } => "pipeline_timeout".into(),
+            JobError::UnknownProfile(_) => "unknown_profile".into(),
+            JobError::Scratch { .. } => "scratch_io".into(),
+            JobError::Spawn { .. } => "pipeline_spawn".into(),
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! One delivery, from receipt check to acknowledgement.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use caravan_proto::exec::ExecRequest;
+use caravan_proto::{
+    keys, EventBody, FailureRecord, Job, JobEvent, MasterLocation, OutputRecord, Receipt,
+};
+use caravan_queue::{JobDelivery, Queue};
+use caravan_store::Store;
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn, Instrument};
+
+use crate::{isolate, JobError, WorkerConfig};
+
+/// What a job needs from its worker.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    pub store: Store,
+    pub queue: Queue,
+    pub config: Arc<WorkerConfig>,
+    pub cancel: CancellationToken,
+}
+
+/// Handles one delivery and settles it. Never returns an error: every outcome is recorded in the
+/// store, reported as an event, and settled on the queue.
+pub async fn process(ctx: JobContext, delivery: JobDelivery) {
+    let job = match delivery.job {
+        Ok(job) => job,
+        Err(reason) => {
+            error!(%reason, "Dead-lettering a message that is not a job");
+            if let Err(e) = delivery.handle.dead_letter().await {
+                warn!(error = %e, "Could not dead-letter; the broker will redeliver it");
+            }
+            return;
+        }
+    };
+    let span = tracing::info_span!("job", job_id = %job.job_id, asset_id = %job.asset_id, batch_id = %job.batch_id, attempt = job.attempt);
+    process_job(ctx, job, delivery.handle)
+        .instrument(span)
+        .await;
+}
+
+async fn process_job(ctx: JobContext, job: Job, handle: caravan_queue::DeliveryHandle) {
+    let receipt_key = keys::receipt(&job.asset_id, &job.profile);
+    // Idempotence: a redelivered or duplicated job whose receipt exists is done already.
+    match ctx.store.size_of(&receipt_key).await {
+        Ok(Some(_)) => {
+            info!("Receipt exists; acknowledging without work");
+            emit(
+                &ctx,
+                &job,
+                EventBody::Succeeded {
+                    receipt_key,
+                    skipped: true,
+                },
+            )
+            .await;
+            settle(handle.ack().await);
+            return;
+        }
+        Ok(None) => {}
+        Err(e) => return fail(&ctx, &job, handle, JobError::Store(e)).await,
+    }
+
+    emit(
+        &ctx,
+        &job,
+        EventBody::Started {
+            attempt: job.attempt,
+        },
+    )
+    .await;
+    let started_at = Utc::now();
+    match run(&ctx, &job, started_at).await {
+        Ok(()) => {
+            info!("Job done");
+            emit(
+                &ctx,
+                &job,
+                EventBody::Succeeded {
+                    receipt_key,
+                    skipped: false,
+                },
+            )
+            .await;
+            settle(handle.ack().await);
+        }
+        Err(e) => fail(&ctx, &job, handle, e).await,
+    }
+}
+
+/// Settles a failed job: retried later if the error is transient and attempts remain, otherwise
+/// recorded as failed and dead-lettered.
+async fn fail(ctx: &JobContext, job: &Job, handle: caravan_queue::DeliveryHandle, error: JobError) {
+    let code = error.code();
+    let message = error.to_string();
+    if error.is_retryable() && job.attempt < ctx.config.max_attempts {
+        let delay = ctx.config.retry_delay(job.attempt);
+        warn!(code, error = %message, delay_ms = delay.as_millis() as u64, "Transient failure; will retry");
+        emit(
+            ctx,
+            job,
+            EventBody::Failed {
+                code,
+                message,
+                retryable: true,
+            },
+        )
+        .await;
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = ctx.cancel.cancelled() => {
+                settle(handle.requeue().await);
+                return;
+            }
+        }
+        let mut retry = job.clone();
+        retry.attempt += 1;
+        match ctx.queue.publish_job(&retry).await {
+            Ok(()) => settle(handle.ack().await),
+            Err(e) => {
+                warn!(error = %e, "Could not publish the retry; handing the delivery back instead");
+                settle(handle.requeue().await);
+            }
+        }
+        return;
+    }
+
+    let (code, message) = if error.is_retryable() {
+        (
+            "retries_exhausted".to_owned(),
+            format!(
+                "gave up after {} attempts; last error ({code}): {message}",
+                job.attempt
+            ),
+        )
+    } else {
+        (code, message)
+    };
+    error!(code, error = %message, "Job failed permanently");
+    let record = FailureRecord {
+        v: caravan_proto::PROTO_VERSION,
+        asset_id: job.asset_id.clone(),
+        profile: job.profile.clone(),
+        job_id: job.job_id,
+        code: code.clone(),
+        message: message.clone(),
+        attempt: job.attempt,
+        worker: ctx.config.name.clone(),
+        at: Utc::now(),
+    };
+    let body = serde_json::to_vec_pretty(&record).expect("failure records serialize");
+    if let Err(e) = ctx
+        .store
+        .put_bytes(
+            &keys::failure(&job.asset_id, &job.profile),
+            body,
+            "application/json",
+        )
+        .await
+    {
+        warn!(error = %e, "Could not store the failure record; the event still carries the reason");
+    }
+    emit(
+        ctx,
+        job,
+        EventBody::Failed {
+            code,
+            message,
+            retryable: false,
+        },
+    )
+    .await;
+    settle(handle.dead_letter().await);
+}
+
+fn settle(result: Result<(), caravan_queue::QueueError>) {
+    if let Err(e) = result {
+        // The broker will redeliver; the receipt check makes the second run free.
+        warn!(error = %e, "Could not settle the delivery; it will be redelivered and skipped");
+    }
+}
+
+async fn emit(ctx: &JobContext, job: &Job, body: EventBody) {
+    let event = event(ctx, job, body);
+    if let Err(e) = ctx.queue.publish_event(&event).await {
+        warn!(error = %e, "Could not publish a job event; the store stays the source of truth");
+    }
+}
+
+fn event(ctx: &JobContext, job: &Job, body: EventBody) -> JobEvent {
+    JobEvent {
+        v: caravan_proto::PROTO_VERSION,
+        job_id: job.job_id,
+        batch_id: job.batch_id.clone(),
+        asset_id: job.asset_id.clone(),
+        worker: ctx.config.name.clone(),
+        at: Utc::now(),
+        body,
+    }
+}
+
+/// Fetches, runs, stores outputs and then the receipt.
+async fn run(
+    ctx: &JobContext,
+    job: &Job,
+    started_at: chrono::DateTime<Utc>,
+) -> Result<(), JobError> {
+    let profile = ctx
+        .config
+        .profiles
+        .get(&job.profile)
+        .ok_or_else(|| JobError::UnknownProfile(job.profile.to_string()))?
+        .clone();
+    let scratch = Scratch::create(&ctx.config.scratch_dir, job).await?;
+    let master = match &job.master {
+        MasterLocation::LocalPath { path } => path.clone(),
+        MasterLocation::Store { key } => {
+            let path = scratch.path.join("master");
+            let got = ctx.store.get_to_file(key, &path).await?;
+            if got.sha256 != job.asset_id.as_str() {
+                return Err(JobError::MasterMismatch {
+                    expected: job.asset_id.to_string(),
+                    actual: got.sha256,
+                });
+            }
+            path
+        }
+    };
+    let out_dir = scratch.path.join("out");
+    tokio::fs::create_dir_all(&out_dir)
+        .await
+        .map_err(|source| JobError::Scratch {
+            path: out_dir.clone(),
+            source,
+        })?;
+
+    let request = ExecRequest {
+        v: caravan_proto::PROTO_VERSION,
+        kind: job.kind,
+        input: master,
+        out_dir: out_dir.clone(),
+        profile: profile.clone(),
+    };
+    let progress_ctx = ctx.clone();
+    let progress_job = job.clone();
+    let mut on_progress = move |percent: f32| {
+        let ctx = progress_ctx.clone();
+        let event = event(&ctx, &progress_job, EventBody::Progress { percent });
+        tokio::spawn(async move {
+            let _ = ctx.queue.publish_event(&event).await;
+        });
+    };
+    let made = isolate::run(&ctx.config.isolation, &request, &mut on_progress).await?;
+
+    let mut outputs = Vec::with_capacity(made.outputs.len());
+    for output in &made.outputs {
+        let key = keys::derivative(&job.asset_id, &job.profile, &output.name);
+        let stored = ctx
+            .store
+            .put_file(
+                &key,
+                &out_dir.join(output.name.as_str()),
+                &output.media_type,
+            )
+            .await?;
+        outputs.push(OutputRecord {
+            name: output.name.clone(),
+            key,
+            size: stored.size,
+            sha256: stored.sha256,
+            media_type: output.media_type.clone(),
+            width: output.width,
+            height: output.height,
+            duration_seconds: output.duration_seconds,
+        });
+    }
+    let receipt = Receipt {
+        v: caravan_proto::PROTO_VERSION,
+        asset_id: job.asset_id.clone(),
+        kind: job.kind,
+        master_size: job.master_size,
+        master_media_type: job.media_type.clone(),
+        profile: job.profile.clone(),
+        outputs,
+        parameters: profile,
+        tools: made.tools,
+        master_info: made.master_info,
+        job_id: job.job_id,
+        worker: ctx.config.name.clone(),
+        started_at,
+        finished_at: Utc::now(),
+    };
+    let body = serde_json::to_vec_pretty(&receipt).expect("receipts serialize");
+    // The commit point: written only now that every output it lists is stored.
+    ctx.store
+        .put_bytes(
+            &keys::receipt(&job.asset_id, &job.profile),
+            body,
+            "application/json",
+        )
+        .await?;
+    // A failure record from an earlier attempt (with other limits, say) no longer applies.
+    if let Err(e) = ctx
+        .store
+        .delete(&keys::failure(&job.asset_id, &job.profile))
+        .await
+    {
+        warn!(error = %e, "Could not remove an old failure record; the receipt takes precedence");
+    }
+    Ok(())
+}
+
+/// A job's scratch directory, removed when dropped.
+struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    async fn create(root: &Path, job: &Job) -> Result<Self, JobError> {
+        let path = root.join(format!("{}-{}", job.job_id, job.attempt));
+        tokio::fs::create_dir_all(&path)
+            .await
+            .map_err(|source| JobError::Scratch {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                warn!(path = %self.path.display(), error = %e, "Could not remove scratch directory");
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Image derivatives: an access JPEG and a thumbnail, correctly oriented.
+//!
+//! Dimensions declared in the header are checked against the profile's limits before any pixel
+//! is decoded, and the decoder's allocations are capped, so a header bomb fails cleanly.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use caravan_proto::exec::ExecOutput;
+use caravan_proto::{OutputName, Profile};
+use fast_image_resize as fr;
+use image::codecs::jpeg::JpegEncoder;
+use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
+
+use super::{PipelineError, PipelineOutput};
+
+/// Decodes `input` and writes `access.jpg` and `thumb.jpg` into `out_dir`.
+pub fn run(
+    input: &Path,
+    out_dir: &Path,
+    profile: &Profile,
+    progress: &mut dyn FnMut(f32),
+) -> Result<PipelineOutput, PipelineError> {
+    let (decoded, mut master_info) = decode(input, profile)?;
+    progress(40.0);
+    let p = &profile.image;
+    let access = fit_within(&decoded, p.access_long_edge)?;
+    progress(70.0);
+    let thumb = fit_within(&access, p.thumbnail_long_edge)?;
+    let outputs = vec![
+        write_jpeg(&access, out_dir, "access.jpg", p.access_quality)?,
+        write_jpeg(&thumb, out_dir, "thumb.jpg", p.thumbnail_quality)?,
+    ];
+    progress(100.0);
+    master_info.insert("width_displayed".into(), decoded.width().into());
+    master_info.insert("height_displayed".into(), decoded.height().into());
+    Ok(PipelineOutput {
+        outputs,
+        tools: crate::tools::image_tools(),
+        master_info,
+    })
+}
+
+/// Decodes to 8-bit RGB with EXIF orientation applied; alpha is composited on white.
+fn decode(
+    input: &Path,
+    profile: &Profile,
+) -> Result<(RgbImage, BTreeMap<String, serde_json::Value>), PipelineError> {
+    let undecodable = |format: &str, e: &dyn std::fmt::Display| PipelineError::Undecodable {
+        format: format.to_owned(),
+        detail: e.to_string(),
+    };
+    let reader = ImageReader::open(input)
+        .map_err(|e| PipelineError::Undecodable {
+            format: "image".into(),
+            detail: e.to_string(),
+        })?
+        .with_guessed_format()
+        .map_err(|e| undecodable("image", &e))?;
+    let format = match reader.format() {
+        Some(f) => format!("{f:?}").to_lowercase(),
+        None => return Err(PipelineError::Unsupported("this image format".into())),
+    };
+    if format == "jpeg" {
+        check_jpeg_complete(input)?;
+    }
+    let mut decoder = reader.into_decoder().map_err(|e| classify(&format, e))?;
+
+    let limits = &profile.limits;
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    if width == 0 || height == 0 {
+        return Err(undecodable(&format, &"the header declares an empty image"));
+    }
+    if width > limits.max_dimension || height > limits.max_dimension || pixels > limits.max_pixels {
+        return Err(PipelineError::LimitsExceeded(format!(
+            "{width}×{height} px declared (limits: {} px per side, {} px in all)",
+            limits.max_dimension, limits.max_pixels
+        )));
+    }
+    let mut decoder_limits = image::Limits::default();
+    decoder_limits.max_image_width = Some(limits.max_dimension);
+    decoder_limits.max_image_height = Some(limits.max_dimension);
+    // Room for the widest pixel type (RGBA, 32-bit float) of the largest allowed image.
+    decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(16));
+    decoder
+        .set_limits(decoder_limits)
+        .map_err(|e| classify(&format, e))?;
+
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let color = decoder.color_type();
+    let has_icc = decoder.icc_profile().ok().flatten().is_some();
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| classify(&format, e))?;
+    image.apply_orientation(orientation);
+
+    let info = BTreeMap::from([
+        ("format".to_owned(), format.clone().into()),
+        ("width".to_owned(), width.into()),
+        ("height".to_owned(), height.into()),
+        ("color_type".to_owned(), format!("{color:?}").into()),
+        ("orientation".to_owned(), format!("{orientation:?}").into()),
+        ("icc_profile".to_owned(), has_icc.into()),
+    ]);
+    Ok((flatten_to_rgb8(image), info))
+}
+
+/// A JPEG decoder fills a truncated scan with grey and reports success; an archive must not get
+/// a derivative of half a master. A complete JPEG has its end-of-image marker (FF D9) at the end,
+/// allowing for trailing bytes some cameras and tools append.
+fn check_jpeg_complete(input: &Path) -> Result<(), PipelineError> {
+    use std::io::{Read, Seek, SeekFrom};
+    const TAIL: u64 = 64 * 1024;
+    let io = |e: std::io::Error| PipelineError::Undecodable {
+        format: "jpeg".into(),
+        detail: e.to_string(),
+    };
+    let mut file = File::open(input).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(TAIL)))
+        .map_err(io)?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).map_err(io)?;
+    if tail.windows(2).any(|w| w == [0xFF, 0xD9]) {
+        Ok(())
+    } else {
+        Err(PipelineError::Undecodable {
+            format: "jpeg".into(),
+            detail: format!(
+                "the file ends after {len} bytes without an end-of-image marker (truncated)"
+            ),
+        })
+    }
+}
+
+fn classify(format: &str, e: image::ImageError) -> PipelineError {
+    match e {
+        image::ImageError::Limits(l) => PipelineError::LimitsExceeded(l.to_string()),
+        image::ImageError::Unsupported(u) => PipelineError::Unsupported(format!("{format} ({u})")),
+        other => PipelineError::Undecodable {
+            format: format.to_owned(),
+            detail: other.to_string(),
+        },
+    }
+}
+
+fn flatten_to_rgb8(image: DynamicImage) -> RgbImage {
+    if !image.color().has_alpha() {
+        return image.into_rgb8();
+    }
+    let rgba = image.into_rgba8();
+    let (w, h) = rgba.dimensions();
+    let mut rgb = RgbImage::new(w, h);
+    for (src, dst) in rgba.pixels().zip(rgb.pixels_mut()) {
+        let a = u16::from(src[3]);
+        for c in 0..3 {
+            let v = (u16::from(src[c]) * a + 255 * (255 - a) + 127) / 255;
+            dst[c] = v as u8;
+        }
+    }
+    rgb
+}
+
+/// Scales down (never up) so the long edge is at most `long_edge`, with a Lanczos3 filter.
+fn fit_within(image: &RgbImage, long_edge: u32) -> Result<RgbImage, PipelineError> {
+    let (w, h) = image.dimensions();
+    let (tw, th) = fitted_size(w, h, long_edge);
+    if (tw, th) == (w, h) {
+        return Ok(image.clone());
+    }
+    let src = fr::images::ImageRef::new(w, h, image.as_raw(), fr::PixelType::U8x3)
+        .map_err(|e| PipelineError::Encode(format!("resize source: {e}")))?;
+    let mut dst = fr::images::Image::new(tw, th, fr::PixelType::U8x3);
+    let options =
+        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    fr::Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| PipelineError::Encode(format!("resize: {e}")))?;
+    RgbImage::from_raw(tw, th, dst.into_vec())
+        .ok_or_else(|| PipelineError::Encode("resize produced a short buffer".into()))
+}
+
+/// The size of `w`×`h` scaled to fit a `long_edge` square, never enlarged, at least 1 px.
+pub fn fitted_size(w: u32, h: u32, long_edge: u32) -> (u32, u32) {
+    let long = w.max(h);
+    if long <= long_edge {
+        return (w, h);
+    }
+    let scale = f64::from(long_edge) / f64::from(long);
+    let fit = |v: u32| ((f64::from(v) * scale).round() as u32).clamp(1, long_edge);
+    if w >= h {
+        (long_edge, fit(h))
+    } else {
+        (fit(w), long_edge)
+    }
+}
+
+fn write_jpeg(
+    image: &RgbImage,
+    out_dir: &Path,
+    name: &str,
+    quality: u8,
+) -> Result<ExecOutput, PipelineError> {
+    let path = out_dir.join(name);
+    let io_err = |source| PipelineError::Output {
+        path: path.clone(),
+        source,
+    };
+    let file = File::create(&path).map_err(io_err)?;
+    let mut writer = BufWriter::new(file);
+    JpegEncoder::new_with_quality(&mut writer, quality)
+        .encode_image(image)
+        .map_err(|e| PipelineError::Encode(format!("JPEG {name}: {e}")))?;
+    let file = writer.into_inner().map_err(|e| io_err(e.into_error()))?;
+    file.sync_all().map_err(io_err)?;
+    Ok(ExecOutput {
+        name: OutputName::parse(name).expect("fixed output names are valid"),
+        media_type: "image/jpeg".into(),
+        width: Some(image.width()),
+        height: Some(image.height()),
+        duration_seconds: None,
+    })
+}

@@ -1,0 +1,132 @@
+//! Named profiles: the built-in `default`, plus any read from a TOML file:
+//!
+//! ```toml
+//! [profiles.exhibition]
+//! image = { access_long_edge = 3000, access_quality = 90 }
+//! video = { max_height = 720, crf = 22 }
+//! ```
+//!
+//! Every field a profile does not name keeps its default (see [`caravan_proto::Profile`]).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use caravan_proto::{ImageProfile, Limits, Profile, ProfileName, VideoProfile};
+use serde::Deserialize;
+
+/// The profiles a worker knows, by name.
+#[derive(Debug, Clone)]
+pub struct ProfileSet {
+    profiles: BTreeMap<ProfileName, Profile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    #[serde(default)]
+    profiles: BTreeMap<String, ProfileEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileEntry {
+    #[serde(default)]
+    image: Option<ImageProfile>,
+    #[serde(default)]
+    video: Option<VideoProfile>,
+    #[serde(default)]
+    limits: Option<Limits>,
+}
+
+impl ProfileSet {
+    /// Only the built-in `default` profile.
+    pub fn builtin() -> Self {
+        let default = Profile::default();
+        Self {
+            profiles: BTreeMap::from([(default.name.clone(), default)]),
+        }
+    }
+
+    /// The built-in profile plus those in `path` (which may redefine `default`).
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read profiles file {}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| format!("profiles file {}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let raw: toml::Value = toml::from_str(text).map_err(|e| e.to_string())?;
+        check_known_keys(&raw)?;
+        let file: ProfileFile = raw.try_into().map_err(|e: toml::de::Error| e.to_string())?;
+        let mut set = Self::builtin();
+        for (name, entry) in file.profiles {
+            let name = ProfileName::parse(name).map_err(|e| e.to_string())?;
+            let profile = Profile {
+                name: name.clone(),
+                image: entry.image.unwrap_or_default(),
+                video: entry.video.unwrap_or_default(),
+                limits: entry.limits.unwrap_or_default(),
+            };
+            validate(&profile)?;
+            set.profiles.insert(name, profile);
+        }
+        Ok(set)
+    }
+
+    pub fn get(&self, name: &ProfileName) -> Option<&Profile> {
+        self.profiles.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &ProfileName> {
+        self.profiles.keys()
+    }
+}
+
+/// The profile types accept unknown fields (a receipt written by a newer binary must still
+/// parse), so a typo in a profile file is caught here instead.
+fn check_known_keys(raw: &toml::Value) -> Result<(), String> {
+    let sections = [
+        ("image", serde_json::to_value(ImageProfile::default())),
+        ("video", serde_json::to_value(VideoProfile::default())),
+        ("limits", serde_json::to_value(Limits::default())),
+    ];
+    let Some(profiles) = raw.get("profiles").and_then(toml::Value::as_table) else {
+        return Ok(());
+    };
+    for (name, entry) in profiles {
+        let Some(entry) = entry.as_table() else {
+            continue;
+        };
+        for (section, value) in entry {
+            let Some((_, Ok(known))) = sections.iter().find(|(s, _)| s == section) else {
+                continue; // deny_unknown_fields on ProfileEntry reports it
+            };
+            for key in value.as_table().map(|t| t.keys()).into_iter().flatten() {
+                if known.get(key).is_none() {
+                    return Err(format!("profile {name}: unknown setting {section}.{key}"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate(p: &Profile) -> Result<(), String> {
+    let i = &p.image;
+    if i.access_long_edge < 16 || i.thumbnail_long_edge < 16 {
+        return Err(format!(
+            "profile {}: long edges must be at least 16 px",
+            p.name
+        ));
+    }
+    if !(1..=100).contains(&i.access_quality) || !(1..=100).contains(&i.thumbnail_quality) {
+        return Err(format!("profile {}: JPEG quality must be 1..=100", p.name));
+    }
+    if p.video.max_height < 64 || p.video.crf > 51 {
+        return Err(format!(
+            "profile {}: video.max_height must be ≥ 64 and crf ≤ 51",
+            p.name
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,321 @@
+use std::time::Duration;
+
+use caravan_proto::{keys, AssetId, BatchId, Job, JobKind, MasterLocation, ProfileName, Receipt};
+use caravan_queue::{MemoryQueue, Queue};
+use caravan_store::{LocalStore, Store};
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+use crate::pipeline::{image::fitted_size, video::output_size};
+use crate::sniff::sniff;
+use crate::{Isolation, ProfileSet, Worker, WorkerConfig};
+
+fn job_for(path: &std::path::Path, kind: JobKind, media_type: &str) -> Job {
+    let bytes = std::fs::read(path).unwrap();
+    Job {
+        v: caravan_proto::PROTO_VERSION,
+        job_id: uuid_like(&bytes),
+        batch_id: BatchId::parse("unit").unwrap(),
+        asset_id: AssetId::parse(hex::encode(Sha256::digest(&bytes))).unwrap(),
+        master: MasterLocation::LocalPath {
+            path: path.to_owned(),
+        },
+        master_size: bytes.len() as u64,
+        media_type: media_type.into(),
+        kind,
+        profile: ProfileName::default_profile(),
+        attempt: 1,
+        source_name: None,
+        submitted_at: chrono::Utc::now(),
+    }
+}
+
+fn uuid_like(bytes: &[u8]) -> uuid::Uuid {
+    uuid::Uuid::from_slice(&Sha256::digest(bytes)[..16]).unwrap()
+}
+
+/// Runs an in-process worker over `jobs` until the queue is drained.
+async fn run_jobs(store: &Store, jobs: &[Job]) -> MemoryQueue {
+    let mq = MemoryQueue::new();
+    let queue = Queue::Memory(mq.clone());
+    for job in jobs {
+        queue.publish_job(job).await.unwrap();
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let mut config = WorkerConfig::new(Isolation::InProcess);
+    config.slots = 2;
+    config.scratch_dir = scratch.path().to_owned();
+    config.retry_base_delay = Duration::from_millis(10);
+    let worker = Worker::new(store.clone(), queue.clone(), config);
+    let cancel = CancellationToken::new();
+    let handle = tokio::spawn(worker.run(cancel.clone()));
+    // Every job ends with a receipt or a failure record.
+    for _ in 0..600 {
+        let mut done = 0;
+        for job in jobs {
+            let receipt = store
+                .size_of(&keys::receipt(&job.asset_id, &job.profile))
+                .await
+                .unwrap();
+            let failure = store
+                .size_of(&keys::failure(&job.asset_id, &job.profile))
+                .await
+                .unwrap();
+            if receipt.is_some() || failure.is_some() {
+                done += 1;
+            }
+        }
+        if done == jobs.len() && mq.ready_len() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    mq.close();
+    tokio::time::timeout(Duration::from_secs(30), handle)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        std::fs::read_dir(scratch.path())
+            .unwrap()
+            .flatten()
+            .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten())
+            .count(),
+        0,
+        "scratch left behind"
+    );
+    mq
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_job_stores_outputs_then_a_receipt_that_matches_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = dir.path().join("master.png");
+    image::RgbImage::from_fn(3000, 1500, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    })
+    .save(&master)
+    .unwrap();
+    let store = Store::Local(LocalStore::new(dir.path().join("store")));
+    let job = job_for(&master, JobKind::Image, "image/png");
+
+    run_jobs(&store, std::slice::from_ref(&job)).await;
+
+    let receipt: Receipt = serde_json::from_slice(
+        &store
+            .get_bytes(&keys::receipt(&job.asset_id, &job.profile))
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(receipt.asset_id, job.asset_id);
+    assert_eq!(receipt.tools["caravan"], env!("CARGO_PKG_VERSION"));
+    let dims: Vec<_> = receipt
+        .outputs
+        .iter()
+        .map(|o| (o.name.as_str().to_owned(), o.width, o.height))
+        .collect();
+    assert_eq!(
+        dims,
+        vec![
+            ("access.jpg".into(), Some(2048), Some(1024)),
+            ("thumb.jpg".into(), Some(256), Some(128))
+        ]
+    );
+    for output in &receipt.outputs {
+        let path = match &store {
+            Store::Local(s) => s.path_of(&output.key).unwrap(),
+            Store::S3(_) => unreachable!(),
+        };
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len() as u64, output.size);
+        assert_eq!(hex::encode(Sha256::digest(&bytes)), output.sha256);
+        let decoded = image::load_from_memory(&bytes).unwrap();
+        assert_eq!(
+            (Some(decoded.width()), Some(decoded.height())),
+            (output.width, output.height)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_master_fails_permanently_with_a_reason_and_others_still_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = dir.path().join("corrupt.jpg");
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+    bytes.extend_from_slice(b"JFIF\0 this is not really a jpeg");
+    std::fs::write(&corrupt, &bytes).unwrap();
+    let good = dir.path().join("good.png");
+    image::RgbImage::new(10, 20).save(&good).unwrap();
+    let store = Store::Local(LocalStore::new(dir.path().join("store")));
+    let bad_job = job_for(&corrupt, JobKind::Image, "image/jpeg");
+    let good_job = job_for(&good, JobKind::Image, "image/png");
+
+    let mq = run_jobs(&store, &[bad_job.clone(), good_job.clone()]).await;
+
+    let failure: caravan_proto::FailureRecord = serde_json::from_slice(
+        &store
+            .get_bytes(&keys::failure(&bad_job.asset_id, &bad_job.profile))
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(failure.code, "undecodable_input");
+    assert!(failure.message.contains("corrupt"), "{}", failure.message);
+    assert_eq!(mq.dead_letters().len(), 1);
+    assert!(store
+        .size_of(&keys::receipt(&good_job.asset_id, &good_job.profile))
+        .await
+        .unwrap()
+        .is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_receipt_exists_is_acknowledged_without_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = dir.path().join("m.png");
+    image::RgbImage::new(8, 8).save(&master).unwrap();
+    let store = Store::Local(LocalStore::new(dir.path().join("store")));
+    let job = job_for(&master, JobKind::Image, "image/png");
+    let key = keys::receipt(&job.asset_id, &job.profile);
+    store
+        .put_bytes(&key, b"{}".to_vec(), "application/json")
+        .await
+        .unwrap();
+    run_jobs(&store, std::slice::from_ref(&job)).await;
+    // Untouched: no pipeline ran, so no derivative exists and the receipt is as it was.
+    assert_eq!(store.get_bytes(&key).await.unwrap().unwrap(), b"{}");
+    let output = keys::derivative(
+        &job.asset_id,
+        &job.profile,
+        &caravan_proto::OutputName::parse("access.jpg").unwrap(),
+    );
+    assert_eq!(store.size_of(&output).await.unwrap(), None);
+}
+
+#[test]
+fn header_bombs_fail_before_decoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.png");
+    // A valid PNG signature and IHDR declaring 60000×60000 pixels, and no image data.
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&60000u32.to_be_bytes());
+    ihdr.extend_from_slice(&60000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&ihdr);
+    png.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+    let idat = b"IDAT\x78\x9c\x03\x00".to_vec();
+    png.extend_from_slice(&4u32.to_be_bytes());
+    png.extend_from_slice(&idat);
+    png.extend_from_slice(&crc32(&idat).to_be_bytes());
+    std::fs::write(&path, &png).unwrap();
+    let profile = caravan_proto::Profile::default();
+    let err = crate::pipeline::image::run(&path, dir.path(), &profile, &mut |_| {}).unwrap_err();
+    assert_eq!(err.code(), "limits_exceeded", "{err}");
+    assert!(!err.is_retryable());
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn sniffing_reads_content_not_names() {
+    let cases: &[(&[u8], Option<(&str, JobKind)>)] = &[
+        (
+            b"\xFF\xD8\xFF\xE0rest",
+            Some(("image/jpeg", JobKind::Image)),
+        ),
+        (
+            b"\x89PNG\r\n\x1a\nrest",
+            Some(("image/png", JobKind::Image)),
+        ),
+        (b"II*\0rest", Some(("image/tiff", JobKind::Image))),
+        (b"MM\0+rest", Some(("image/tiff", JobKind::Image))),
+        (
+            b"RIFF\0\0\0\0WEBPVP8 ",
+            Some(("image/webp", JobKind::Image)),
+        ),
+        (
+            b"\0\0\0\x0cjP  \r\n\x87\n",
+            Some(("image/jp2", JobKind::Image)),
+        ),
+        (
+            b"\x1a\x45\xdf\xa3rest",
+            Some(("video/x-matroska", JobKind::Video)),
+        ),
+        (
+            b"\0\0\0\x14ftypqt  ",
+            Some(("video/quicktime", JobKind::Video)),
+        ),
+        (b"\0\0\0\x18ftypisom", Some(("video/mp4", JobKind::Video))),
+        (
+            b"RIFF\0\0\0\0AVI LIST",
+            Some(("video/x-msvideo", JobKind::Video)),
+        ),
+        (b"plain text, named .jpg", None),
+        (b"", None),
+    ];
+    for (head, expected) in cases {
+        let got = sniff(head).map(|s| (s.media_type, s.kind));
+        assert_eq!(got, *expected, "{head:?}");
+    }
+}
+
+#[test]
+fn derivative_sizes_fit_the_long_edge_and_never_enlarge() {
+    assert_eq!(fitted_size(4000, 3000, 2048), (2048, 1536));
+    assert_eq!(fitted_size(3000, 4000, 2048), (1536, 2048));
+    assert_eq!(fitted_size(100, 50, 2048), (100, 50));
+    assert_eq!(fitted_size(10000, 1, 256), (256, 1));
+}
+
+#[test]
+fn video_output_size_makes_pixels_square_and_caps_height() {
+    // NYU's capture: 720×486 at SAR 9:10 shows as 4:3.
+    assert_eq!(output_size(720, 486, (9, 10), 1080), (648, 486));
+    // PAL DV 16:9: 720×576 at SAR 64:45.
+    assert_eq!(output_size(720, 576, (64, 45), 1080), (1024, 576));
+    assert_eq!(output_size(3840, 2160, (1, 1), 1080), (1920, 1080));
+    assert_eq!(output_size(320, 240, (0, 1), 1080), (320, 240));
+}
+
+#[test]
+fn profile_files_override_only_what_they_name_and_reject_typos() {
+    let set =
+        ProfileSet::parse("[profiles.exhibition]\nimage = { access_long_edge = 3000 }\n").unwrap();
+    let p = set.get(&ProfileName::parse("exhibition").unwrap()).unwrap();
+    assert_eq!(p.image.access_long_edge, 3000);
+    assert_eq!(p.image.thumbnail_long_edge, 256);
+    assert!(set.get(&ProfileName::default_profile()).is_some());
+    assert!(ProfileSet::parse("[profiles.x]\nimage = { acess_long_edge = 3000 }\n").is_err());
+    assert!(ProfileSet::parse("[profiles.x]\nimage = { access_quality = 0 }\n").is_err());
+    assert!(ProfileSet::parse("[profiles.\"../x\"]\n").is_err());
+}
+
+#[test]
+fn retry_delays_grow_and_are_capped() {
+    let mut config = WorkerConfig::new(Isolation::InProcess);
+    config.retry_base_delay = Duration::from_secs(1);
+    let d1 = config.retry_delay(1);
+    let d3 = config.retry_delay(3);
+    assert!(d1 >= Duration::from_secs(1) && d1 <= Duration::from_millis(1250));
+    assert!(d3 >= Duration::from_secs(4));
+    assert!(config.retry_delay(30) <= Duration::from_secs(375));
+}

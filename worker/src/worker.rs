@@ -1,0 +1,179 @@
+//! The consume loop: takes deliveries while a job slot is free, runs each as its own task,
+//! reconnects when the broker goes away, and drains on shutdown.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use caravan_queue::Queue;
+use caravan_store::Store;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::job::{self, JobContext};
+use crate::WorkerConfig;
+
+/// A worker: consumes jobs of its kinds until cancelled (or, in-process, until the queue is
+/// closed).
+#[derive(Debug)]
+pub struct Worker {
+    store: Store,
+    queue: Queue,
+    config: Arc<WorkerConfig>,
+}
+
+/// Why a worker stopped other than by request.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Queue(#[from] caravan_queue::QueueError),
+    #[error("cannot prepare scratch directory {path}: {source}")]
+    Scratch {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Worker {
+    /// `config.scratch_dir` is a root that several workers on one host may share: each uses a
+    /// subdirectory named after its process id.
+    pub fn new(store: Store, queue: Queue, mut config: WorkerConfig) -> Self {
+        let root = config.scratch_dir.clone();
+        config.scratch_dir = root.join(format!("w{}", std::process::id()));
+        Self {
+            store,
+            queue,
+            config: Arc::new(config),
+        }
+    }
+
+    /// Runs until `cancel` fires or the (in-process) queue closes. On cancel, stops taking
+    /// deliveries at once and waits up to the shutdown grace for jobs in flight.
+    pub async fn run(self, cancel: CancellationToken) -> Result<(), WorkerError> {
+        self.clean_scratch().await?;
+        let slots = Arc::new(Semaphore::new(self.config.slots.max(1)));
+        let mut tasks = JoinSet::new();
+        let prefetch = u16::try_from(self.config.slots).unwrap_or(u16::MAX);
+        let mut reconnect_delay = Duration::from_millis(500);
+        info!(worker = %self.config.name, slots = self.config.slots, kinds = ?self.config.kinds, store = %self.store.describe(), "Worker started");
+
+        'connect: loop {
+            let mut stream = match self.queue.consume_jobs(&self.config.kinds, prefetch).await {
+                Ok(stream) => {
+                    reconnect_delay = Duration::from_millis(500);
+                    stream
+                }
+                Err(e) if e.is_retryable() => {
+                    warn!(error = %e, delay_ms = reconnect_delay.as_millis() as u64, "Cannot consume; reconnecting");
+                    tokio::select! {
+                        _ = tokio::time::sleep(reconnect_delay) => {}
+                        _ = cancel.cancelled() => break 'connect,
+                    }
+                    reconnect_delay = (reconnect_delay * 2).min(Duration::from_secs(30));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            loop {
+                while let Some(done) = tasks.try_join_next() {
+                    report_task_end(done);
+                }
+                let permit = tokio::select! {
+                    permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                    _ = cancel.cancelled() => break 'connect,
+                };
+                let delivery = tokio::select! {
+                    delivery = stream.next() => delivery,
+                    _ = cancel.cancelled() => break 'connect,
+                };
+                match delivery {
+                    None => break 'connect,
+                    Some(Err(e)) => {
+                        warn!(error = %e, "Lost the job stream; reconnecting");
+                        continue 'connect;
+                    }
+                    Some(Ok(delivery)) => {
+                        let ctx = JobContext {
+                            store: self.store.clone(),
+                            queue: self.queue.clone(),
+                            config: self.config.clone(),
+                            cancel: cancel.clone(),
+                        };
+                        tasks.spawn(async move {
+                            job::process(ctx, delivery).await;
+                            drop(permit);
+                        });
+                    }
+                }
+            }
+        }
+
+        info!(
+            in_flight = tasks.len(),
+            grace_s = self.config.shutdown_grace.as_secs(),
+            "Worker stopping; waiting for jobs in flight"
+        );
+        let drain = async {
+            while let Some(done) = tasks.join_next().await {
+                report_task_end(done);
+            }
+        };
+        if tokio::time::timeout(self.config.shutdown_grace, drain)
+            .await
+            .is_err()
+        {
+            warn!(
+                "Shutdown grace elapsed; abandoning jobs in flight, the broker will redeliver them"
+            );
+            tasks.abort_all();
+        }
+        info!("Worker stopped");
+        Ok(())
+    }
+
+    /// Removes what jobs of earlier, crashed workers on this host left behind: every `w<pid>`
+    /// directory whose process is gone, and this process's own.
+    async fn clean_scratch(&self) -> Result<(), WorkerError> {
+        let own = &self.config.scratch_dir;
+        let root = own.parent().unwrap_or(own);
+        let scratch_err = |source| WorkerError::Scratch {
+            path: root.to_owned(),
+            source,
+        };
+        match tokio::fs::read_dir(root).await {
+            Ok(mut entries) => {
+                while let Some(entry) = entries.next_entry().await.map_err(scratch_err)? {
+                    let path = entry.path();
+                    let stale = entry
+                        .file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_prefix('w'))
+                        .and_then(|pid| pid.parse::<u32>().ok())
+                        .is_some_and(|pid| {
+                            pid == std::process::id()
+                                || !Path::new(&format!("/proc/{pid}")).exists()
+                        });
+                    if stale {
+                        if let Err(e) = tokio::fs::remove_dir_all(&path).await {
+                            warn!(path = %path.display(), error = %e, "Could not remove stale scratch");
+                        }
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(scratch_err(e)),
+        }
+        tokio::fs::create_dir_all(own).await.map_err(scratch_err)
+    }
+}
+
+fn report_task_end(result: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = result {
+        if e.is_panic() {
+            error!(error = %e, "A job task panicked; its delivery will be redelivered");
+        }
+    }
+}
