@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Writes a sample batch of masters into DIR, made with FFmpeg's test sources:
-# 18 images (PNG, JPEG, 8- and 16-bit TIFF, LZW TIFF, WebP, GIF, BMP; landscape, portrait,
+# 18 images (8- and 16-bit PNG, JPEG, 8- and 16-bit TIFF (RGB and grey), WebP, GIF, BMP; landscape, portrait,
 # larger than the access size and smaller), 2 short videos (an interlaced, anamorphic 10-bit
 # 4:2:2 FFV1/MKV with 4 PCM channels, and an H.264/AAC MP4) and 1 corrupt JPEG.
 # With --with-corpus, also copies ../shared/corpus images and video when that folder exists.
@@ -25,8 +25,8 @@ img testsrc2 2200x2200 images/square-2200.webp -c:v libwebp -quality 90
 img smptehdbars 1920x1080 images/hd-bars.webp -c:v libwebp -lossless 1
 img testsrc2 2600x1800 images/tiff/master-16bit.tif -pix_fmt rgb48le
 img testsrc 1800x2600 images/tiff/master-16bit-portrait.tif -pix_fmt rgb48le
-img testsrc2 2100x1400 images/tiff/master-lzw.tif -compression_algo lzw
-img smptebars 1600x1200 images/tiff/master-deflate.tif -compression_algo deflate
+img testsrc2 2100x1400 images/tiff/master-gray16.tif -pix_fmt gray16le
+img smptebars 1600x1200 images/deep-16bit.png -pix_fmt rgb48be
 img testsrc 3200x1800 images/tiff/master-8bit.tif
 img testsrc2 500x300 images/tiny-500.gif
 img rgbtestsrc 900x900 images/rgb-900.bmp

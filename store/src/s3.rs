@@ -138,13 +138,23 @@ impl S3Store {
                 other => return Err(other),
             },
         }
-        self.client
+        match self
+            .client
             .create_bucket()
             .bucket(&self.bucket)
             .send()
             .await
-            .map(|_| ())
-            .map_err(|e| self.classify(e, "create_bucket", &self.bucket))
+        {
+            Ok(_) => Ok(()),
+            // Another worker created it between our check and our request.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_bucket_already_owned_by_you()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(self.classify(e, "create_bucket", &self.bucket)),
+        }
     }
 
     pub(crate) async fn put_file(

@@ -64,6 +64,7 @@ impl Worker {
             let mut stream = match self.queue.consume_jobs(&self.config.kinds, prefetch).await {
                 Ok(stream) => {
                     reconnect_delay = Duration::from_millis(500);
+                    info!(kinds = ?self.config.kinds, "Consuming jobs");
                     stream
                 }
                 Err(e) if e.is_retryable() => {

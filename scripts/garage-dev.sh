@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Starts a throw-away Garage S3 server on loopback for development and tests, with an access
+# key (allowed to create buckets) and a bucket, and prints the CARAVAN_S3_* settings as
+# `export` lines:   eval "$(scripts/garage-dev.sh start)"
+#
+#   start   start it (or reuse the one already running from the same state folder)
+#   env     print the settings of the running one
+#   stop    stop it and delete its data
+#
+# State lives in $CARAVAN_GARAGE_DIR (default: target/garage in the repository). Ports:
+# $CARAVAN_GARAGE_PORT (S3 API, default 3900) and the three above it (RPC, web, admin).
+# Needs the `garage` binary: cargo install garage --locked
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+state=${CARAVAN_GARAGE_DIR:-$repo/target/garage}
+port=${CARAVAN_GARAGE_PORT:-3900}
+garage_bin=${GARAGE_BIN:-$(command -v garage || echo "$HOME/.cargo/bin/garage")}
+conf=$state/garage.toml
+bucket=caravan-test
+
+say_env() { cat "$state/env"; }
+
+running() { [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null; }
+
+stop() {
+  if running; then kill "$(cat "$state/pid")"; sleep 1; fi
+  rm -rf "$state"
+}
+
+start() {
+  if running && [ -f "$state/env" ]; then say_env; return; fi
+  [ -x "$garage_bin" ] || { echo "garage is not installed: cargo install garage --locked" >&2; exit 1; }
+  rm -rf "$state"; mkdir -p "$state/meta" "$state/data"
+  local hex; hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+  cat > "$conf" <<CONF
+metadata_dir = "$state/meta"
+data_dir = "$state/data"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:$((port + 1))"
+rpc_public_addr = "127.0.0.1:$((port + 1))"
+rpc_secret = "$(hex 32)"
+
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:$port"
+root_domain = ".s3.garage.localhost"
+
+[admin]
+api_bind_addr = "127.0.0.1:$((port + 3))"
+admin_token = "$(hex 16)"
+CONF
+  RUST_LOG=warn nohup "$garage_bin" -c "$conf" server > "$state/garage.log" 2>&1 &
+  echo $! > "$state/pid"
+  local g="$garage_bin -c $conf"
+  for _ in $(seq 1 100); do $g status >/dev/null 2>&1 && break; sleep 0.2; done
+  local node; node=$($g node id -q 2>/dev/null | cut -d@ -f1)
+  [ -n "$node" ] || { echo "garage did not start; see $state/garage.log" >&2; cat "$state/garage.log" >&2; exit 1; }
+  $g layout assign -z dc1 -c 1G "$node" >/dev/null
+  $g layout apply --version 1 >/dev/null
+  local key_id="GK$(hex 12)" secret; secret=$(hex 32)
+  for _ in $(seq 1 50); do $g key import --yes -n caravan "$key_id" "$secret" >/dev/null 2>&1 && break; sleep 0.2; done
+  $g key allow --create-bucket "$key_id" >/dev/null
+  $g bucket create "$bucket" >/dev/null
+  $g bucket allow --read --write --owner "$bucket" --key "$key_id" >/dev/null
+  cat > "$state/env" <<ENV
+export CARAVAN_S3_ENDPOINT=http://127.0.0.1:$port
+export CARAVAN_S3_REGION=garage
+export CARAVAN_S3_BUCKET=$bucket
+export CARAVAN_S3_ACCESS_KEY_ID=$key_id
+export CARAVAN_S3_SECRET_ACCESS_KEY=$secret
+ENV
+  chmod 600 "$state/env"
+  say_env
+}
+
+case "${1:-start}" in
+  start) start ;;
+  env) running && say_env || { echo "garage is not running; run $0 start" >&2; exit 1; } ;;
+  stop) stop ;;
+  *) echo "usage: $0 [start|env|stop]" >&2; exit 2 ;;
+esac
