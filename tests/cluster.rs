@@ -69,7 +69,7 @@ impl Workers {
             assert!(
                 status.success(),
                 "worker exited with {status}: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
+                std::fs::read_to_string(log).unwrap_or_default()
             );
         }
         self.children.clear();

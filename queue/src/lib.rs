@@ -45,7 +45,9 @@ impl Queue {
     ) -> Result<JobStream, QueueError> {
         match self {
             Queue::Memory(q) => Ok(JobStream::Memory(q.consume_jobs(kinds))),
-            Queue::Amqp(q) => Ok(JobStream::Amqp(q.consume_jobs(kinds, prefetch).await?)),
+            Queue::Amqp(q) => Ok(JobStream::Amqp(Box::new(
+                q.consume_jobs(kinds, prefetch).await?,
+            ))),
         }
     }
 
@@ -64,7 +66,9 @@ impl Queue {
     pub async fn subscribe_events(&self, batch: &BatchId) -> Result<EventStream, QueueError> {
         match self {
             Queue::Memory(q) => Ok(EventStream::Memory(q.subscribe_events(batch))),
-            Queue::Amqp(q) => Ok(EventStream::Amqp(q.subscribe_events(batch).await?)),
+            Queue::Amqp(q) => Ok(EventStream::Amqp(Box::new(
+                q.subscribe_events(batch).await?,
+            ))),
         }
     }
 
@@ -137,7 +141,7 @@ impl DeliveryHandle {
 #[derive(Debug)]
 pub enum JobStream {
     Memory(memory::MemoryJobStream),
-    Amqp(amqp::AmqpJobStream),
+    Amqp(Box<amqp::AmqpJobStream>),
 }
 
 impl JobStream {
@@ -154,7 +158,7 @@ impl JobStream {
 #[derive(Debug)]
 pub enum EventStream {
     Memory(tokio::sync::mpsc::UnboundedReceiver<JobEvent>),
-    Amqp(amqp::AmqpEventStream),
+    Amqp(Box<amqp::AmqpEventStream>),
 }
 
 impl EventStream {

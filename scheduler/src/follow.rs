@@ -71,10 +71,8 @@ pub async fn follow(
                         retryable: true,
                         ..
                     } => bar.set_message(format!("{name}: {code}, retrying")),
-                    body if body.is_terminal() => {
-                        if pending.remove(&event.job_id).is_some() {
-                            bar.inc(1);
-                        }
+                    body if body.is_terminal() && pending.remove(&event.job_id).is_some() => {
+                        bar.inc(1)
                     }
                     _ => {}
                 }

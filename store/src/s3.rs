@@ -71,7 +71,7 @@ impl S3Config {
             bucket,
             access_key_id: secret("CARAVAN_S3_ACCESS_KEY_ID")?,
             secret_access_key: secret("CARAVAN_S3_SECRET_ACCESS_KEY")?,
-            path_style: var("CARAVAN_S3_PATH_STYLE").map_or(true, |v| v != "false" && v != "0"),
+            path_style: var("CARAVAN_S3_PATH_STYLE").is_none_or(|v| v != "false" && v != "0"),
             part_size: part_mib << 20,
         })
     }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what Caravan needs on a Debian machine, skipping what is already there:
+# FFmpeg's development libraries and CLI, clang (for the FFmpeg bindings), pkg-config.
+# With --for-tests, also RabbitMQ and Garage (the S3 server the end-to-end tests use).
+set -euo pipefail
+for_tests=${1:-}
+packages=(libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libavdevice-dev
+          libswscale-dev libswresample-dev clang libclang-dev pkg-config ffmpeg)
+[ "$for_tests" = "--for-tests" ] && packages+=(rabbitmq-server)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "installing: ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
+if [ "$for_tests" = "--for-tests" ] && ! command -v garage >/dev/null && [ ! -x "$HOME/.cargo/bin/garage" ]; then
+  echo "installing Garage (a real S3 server for the tests; takes about 15 minutes once)" >&2
+  cargo install garage --locked --quiet
+fi
