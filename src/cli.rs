@@ -158,6 +158,11 @@ pub struct BrokerArgs {
     /// Deliveries after which a job goes to the dead-letter queue.
     #[arg(long, env = "CARAVAN_DELIVERY_LIMIT", default_value_t = 5)]
     pub delivery_limit: u32,
+    /// Minutes a job may run unacknowledged before the broker hands it to another worker; must
+    /// exceed the longest job (RabbitMQ ≥ 3.12 applies it per queue, older brokers use their
+    /// global `consumer_timeout`).
+    #[arg(long, env = "CARAVAN_CONSUMER_TIMEOUT_MINUTES", default_value_t = 300)]
+    pub consumer_timeout_minutes: u64,
 }
 
 #[derive(Debug, Args)]

@@ -68,6 +68,10 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             config.max_attempts = args.max_attempts.max(1);
             config.shutdown_grace = std::time::Duration::from_secs(args.shutdown_grace);
             config.retry_base_delay = std::time::Duration::from_millis(args.retry_base_ms);
+            config.failpoint = match std::env::var("CARAVAN_FAILPOINT") {
+                Ok(name) => Some(name.parse().map_err(anyhow::Error::msg)?),
+                Err(_) => None,
+            };
             let store = open_store(&args.store).await?;
             let queue = open_queue(&args.broker, &config.name).await?;
             Worker::new(store, queue, config).run(cancel).await?;
@@ -141,6 +145,7 @@ async fn open_queue(args: &BrokerArgs, name: &str) -> anyhow::Result<Queue> {
         url: args.amqp_url.clone(),
         topology: Topology::new(&args.queue_prefix)?,
         delivery_limit: args.delivery_limit,
+        consumer_timeout_ms: args.consumer_timeout_minutes.saturating_mul(60_000),
         connection_name: name.to_owned(),
     };
     Ok(Queue::Amqp(AmqpQueue::connect(config).await?))

@@ -51,6 +51,12 @@ impl Topology {
         format!("{}.dead", self.prefix)
     }
 
+    /// A second queue on the dead-letter exchange, consumed by workers to record why each job
+    /// was dead-lettered; the dead-letter queue itself keeps every message for operators.
+    pub fn dead_letter_watch_queue(&self) -> String {
+        format!("{}.dead.watch", self.prefix)
+    }
+
     /// Topic exchange for job events, routed by batch id.
     pub fn events_exchange(&self) -> String {
         format!("{}.events", self.prefix)

@@ -33,6 +33,10 @@ pub struct AmqpConfig {
     pub topology: Topology,
     /// Deliveries after which a job goes to the dead-letter queue.
     pub delivery_limit: u32,
+    /// How long a delivery may stay unacknowledged before the broker takes it back, in ms; set
+    /// per queue (`x-consumer-timeout`, honoured by RabbitMQ ≥ 3.12; older brokers use the global
+    /// `consumer_timeout`). Must exceed the longest job.
+    pub consumer_timeout_ms: u64,
     /// Name shown in the broker's management UI.
     pub connection_name: String,
 }
@@ -43,6 +47,7 @@ impl std::fmt::Debug for AmqpConfig {
             .field("url", &redact_url(&self.url))
             .field("topology", &self.topology)
             .field("delivery_limit", &self.delivery_limit)
+            .field("consumer_timeout_ms", &self.consumer_timeout_ms)
             .finish()
     }
 }
@@ -214,6 +219,10 @@ impl AmqpQueue {
                 ShortString::from("x-delivery-limit"),
                 AMQPValue::LongInt(self.inner.config.delivery_limit as i32),
             );
+            args.insert(
+                ShortString::from("x-consumer-timeout"),
+                AMQPValue::LongLongInt(self.inner.config.consumer_timeout_ms as i64),
+            );
             channel
                 .queue_declare(&t.job_queue(kind), durable_queue, args)
                 .await
@@ -362,20 +371,55 @@ impl AmqpQueue {
             .await
             .map_err(|e| self.unavailable(e))?;
         let mut consumers = Vec::new();
+        let mut tags = Vec::new();
         for kind in kinds {
+            let tag = format!("{}-{}", self.inner.config.connection_name, kind);
             let consumer = channel
                 .basic_consume(
                     &self.topology().job_queue(*kind),
-                    &format!("{}-{}", self.inner.config.connection_name, kind),
+                    &tag,
                     BasicConsumeOptions::default(),
                     FieldTable::default(),
                 )
                 .await
                 .map_err(|e| self.unavailable(e))?;
             consumers.push(consumer);
+            tags.push(tag);
         }
         Ok(AmqpJobStream {
             consumers: select_all(consumers),
+            tags,
+            target: self.target(),
+            _connection: connection,
+            channel,
+        })
+    }
+
+    /// Consumes the dead-letter watch queue (see [`Topology::dead_letter_watch_queue`]).
+    pub(crate) async fn consume_dead_letters(&self) -> Result<AmqpJobStream, QueueError> {
+        let connection = self.open_connection().await?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        self.declare(&channel).await?;
+        channel
+            .basic_qos(16, BasicQosOptions::default())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        let tag = format!("{}-dead-letters", self.inner.config.connection_name);
+        let consumer = channel
+            .basic_consume(
+                &self.topology().dead_letter_watch_queue(),
+                &tag,
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        Ok(AmqpJobStream {
+            consumers: select_all(vec![consumer]),
+            tags: vec![tag],
             target: self.target(),
             _connection: connection,
             channel,
@@ -480,6 +524,7 @@ fn fastrand_jitter(max_ms: u64) -> u64 {
 /// consumes again.
 pub struct AmqpJobStream {
     consumers: SelectAll<Consumer>,
+    tags: Vec<String>,
     target: String,
     channel: Channel,
     _connection: Connection,
@@ -517,19 +562,36 @@ impl AmqpJobStream {
             })
             .unwrap_or(u32::from(delivery.redelivered));
         let job = serde_json::from_slice::<Job>(&delivery.data).map_err(|e| e.to_string());
+        let death_reason = delivery
+            .properties
+            .headers()
+            .as_ref()
+            .and_then(|h| h.inner().get("x-first-death-reason").cloned())
+            .and_then(|v| match v {
+                AMQPValue::LongString(s) => Some(s.to_string()),
+                AMQPValue::ShortString(s) => Some(s.to_string()),
+                _ => None,
+            });
         Some(Ok(JobDelivery {
             job,
             previous_deliveries,
+            death_reason,
             handle: DeliveryHandle::Amqp(delivery.acker),
         }))
     }
 
-    /// Stops the broker from sending more deliveries on this stream (first step of shutdown).
-    pub async fn cancel(&self) {
-        let _ = self
-            .channel
-            .basic_recover(lapin::options::BasicRecoverOptions { requeue: true })
-            .await;
+    /// Tells the broker to send no more deliveries on this stream (first step of shutdown);
+    /// deliveries already sent but not taken go back when the connection closes.
+    pub(crate) async fn stop(&self) {
+        for tag in &self.tags {
+            let cancelled = self
+                .channel
+                .basic_cancel(tag, lapin::options::BasicCancelOptions::default())
+                .await;
+            if let Err(e) = cancelled {
+                tracing::warn!(error = %e, tag, "Could not cancel a consumer");
+            }
+        }
     }
 }
 

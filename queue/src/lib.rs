@@ -51,6 +51,17 @@ impl Queue {
         }
     }
 
+    /// Jobs the broker dead-lettered, for recording why (`None` in-process: there, every
+    /// dead-lettered job already has its failure record).
+    pub async fn consume_dead_letters(&self) -> Result<Option<JobStream>, QueueError> {
+        match self {
+            Queue::Memory(_) => Ok(None),
+            Queue::Amqp(q) => Ok(Some(JobStream::Amqp(Box::new(
+                q.consume_dead_letters().await?,
+            )))),
+        }
+    }
+
     /// Sends an event towards the scheduler following `event.batch_id`.
     pub async fn publish_event(&self, event: &JobEvent) -> Result<(), QueueError> {
         match self {
@@ -91,6 +102,9 @@ pub struct JobDelivery {
     pub job: Result<Job, String>,
     /// How many times the broker delivered this message before (0 on first delivery).
     pub previous_deliveries: u32,
+    /// For a dead-lettered message: why the broker dead-lettered it (`rejected`,
+    /// `delivery_limit`, `expired`).
+    pub death_reason: Option<String>,
     pub handle: DeliveryHandle,
 }
 
@@ -150,6 +164,14 @@ impl JobStream {
         match self {
             JobStream::Memory(s) => s.next().await.map(Ok),
             JobStream::Amqp(s) => s.next().await,
+        }
+    }
+
+    /// Asks for no more deliveries (shutdown); jobs in flight can still be settled.
+    pub async fn stop(&self) {
+        match self {
+            JobStream::Memory(_) => {}
+            JobStream::Amqp(s) => s.stop().await,
         }
     }
 }

@@ -135,6 +135,7 @@ impl MemoryJobStream {
                         return Some(JobDelivery {
                             job: Ok(envelope.job.clone()),
                             previous_deliveries: previous,
+                            death_reason: None,
                             handle: DeliveryHandle::Memory(MemoryHandle {
                                 queue: self.queue.clone(),
                                 envelope: Some(Envelope {

@@ -95,6 +95,7 @@ fn broker_urls_are_redacted_for_logs() {
         url: "amqp://u:p4ss@h/".into(),
         topology: caravan_proto::Topology::default(),
         delivery_limit: 5,
+        consumer_timeout_ms: 1000,
         connection_name: "t".into(),
     };
     assert!(!format!("{config:?}").contains("p4ss"));

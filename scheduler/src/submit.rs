@@ -130,7 +130,9 @@ pub async fn submit(
                 let key = keys::master(&asset_id);
                 if store.size_of(&key).await? != Some(file.size) {
                     bar.set_message(format!("uploading {}", file.source_name));
-                    store.put_file(&key, &file.path, sniffed.media_type).await?;
+                    store
+                        .put_file(&key, &file.path, sniffed.media_type, &Default::default())
+                        .await?;
                 }
                 MasterLocation::Store { key }
             }

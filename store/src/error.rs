@@ -33,6 +33,9 @@ pub enum StoreError {
 
     #[error("store configuration: {0}")]
     Config(String),
+
+    #[error("the upload of {key} was cancelled (shutdown)")]
+    Cancelled { key: String },
 }
 
 impl StoreError {
@@ -52,7 +55,8 @@ impl StoreError {
             StoreError::NotFound { .. }
             | StoreError::InvalidKey { .. }
             | StoreError::Refused { .. }
-            | StoreError::Config(_) => false,
+            | StoreError::Config(_)
+            | StoreError::Cancelled { .. } => false,
         }
     }
 
@@ -65,6 +69,7 @@ impl StoreError {
             StoreError::Refused { .. } => "store_refused",
             StoreError::Io { .. } => "local_io",
             StoreError::Config(_) => "store_config",
+            StoreError::Cancelled { .. } => "cancelled",
         }
     }
 

@@ -19,6 +19,8 @@ mod secret;
 
 use std::path::Path;
 
+use tokio_util::sync::CancellationToken;
+
 pub use error::StoreError;
 pub use local::LocalStore;
 pub use s3::{S3Config, S3Store};
@@ -40,16 +42,21 @@ pub enum Store {
 }
 
 impl Store {
-    /// Streams the file at `path` into `key`.
+    /// Streams the file at `path` into `key`. If `cancel` fires, the upload stops and nothing
+    /// is left behind (an S3 multipart upload is aborted).
     pub async fn put_file(
         &self,
         key: &str,
         path: &Path,
         media_type: &str,
+        cancel: &CancellationToken,
     ) -> Result<ObjectSummary, StoreError> {
         match self {
-            Store::Local(s) => s.put_file(key, path).await,
-            Store::S3(s) => s.put_file(key, path, media_type).await,
+            Store::Local(s) => tokio::select! {
+                r = s.put_file(key, path) => r,
+                _ = cancel.cancelled() => Err(StoreError::Cancelled { key: key.to_owned() }),
+            },
+            Store::S3(s) => s.put_file(key, path, media_type, cancel).await,
         }
     }
 

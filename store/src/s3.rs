@@ -16,6 +16,7 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
 
 use crate::hashing::HashingCounter;
 use crate::{key_components, ObjectSummary, Secret, StoreError};
@@ -162,6 +163,7 @@ impl S3Store {
         key: &str,
         path: &Path,
         media_type: &str,
+        cancel: &CancellationToken,
     ) -> Result<ObjectSummary, StoreError> {
         key_components(key)?;
         let mut file = tokio::fs::File::open(path)
@@ -171,7 +173,10 @@ impl S3Store {
         let first = read_part(&mut file, self.part_size, path).await?;
         hash.update(&first);
         if first.len() < self.part_size {
-            self.put_object(key, first, media_type).await?;
+            tokio::select! {
+                r = self.put_object(key, first, media_type) => r?,
+                _ = cancel.cancelled() => return Err(StoreError::Cancelled { key: key.to_owned() }),
+            }
             return Ok(hash.finish());
         }
 
@@ -185,9 +190,10 @@ impl S3Store {
             .await
             .map_err(|e| self.classify(e, "create_multipart_upload", key))?;
         let upload_id = upload.upload_id().unwrap_or_default().to_owned();
-        let result = self
-            .upload_parts(key, &upload_id, first, &mut file, path, &mut hash)
-            .await;
+        let result = tokio::select! {
+            r = self.upload_parts(key, &upload_id, first, &mut file, path, &mut hash) => r,
+            _ = cancel.cancelled() => Err(StoreError::Cancelled { key: key.to_owned() }),
+        };
         match result {
             Ok(parts) => {
                 self.client

@@ -14,7 +14,12 @@ async fn local_store_round_trips_files_and_reports_their_hash() {
     std::fs::write(&src, &data).unwrap();
 
     let put = store
-        .put_file("a/b/c.bin", &src, "application/octet-stream")
+        .put_file(
+            "a/b/c.bin",
+            &src,
+            "application/octet-stream",
+            &Default::default(),
+        )
         .await
         .unwrap();
     assert_eq!(

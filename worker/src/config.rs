@@ -37,6 +37,30 @@ pub struct WorkerConfig {
     pub shutdown_grace: Duration,
     /// Shown in events, receipts and the broker's connection list.
     pub name: String,
+    /// Record a failure for every job the broker dead-letters (delivery limit reached).
+    pub watch_dead_letters: bool,
+    /// A deliberate crash for fault-injection tests; `None` in every deployment.
+    pub failpoint: Option<Failpoint>,
+}
+
+/// Places where a fault-injection test can make the worker process die on purpose
+/// (`CARAVAN_FAILPOINT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failpoint {
+    /// After every output of a job is stored, before its receipt is written.
+    BeforeReceipt,
+}
+
+impl std::str::FromStr for Failpoint {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "before_receipt" => Ok(Failpoint::BeforeReceipt),
+            other => Err(format!(
+                "unknown failpoint {other:?} (known: before_receipt)"
+            )),
+        }
+    }
 }
 
 impl WorkerConfig {
@@ -53,6 +77,8 @@ impl WorkerConfig {
             retry_base_delay: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(60),
             name: default_worker_name(),
+            watch_dead_letters: true,
+            failpoint: None,
         }
     }
 

@@ -42,6 +42,11 @@ pub enum JobError {
         source: std::io::Error,
     },
 
+    #[error(
+        "the worker is shutting down and its grace period is over; the job goes back to the queue"
+    )]
+    Aborted,
+
     #[error("cannot start the pipeline process {program}: {source}")]
     Spawn {
         program: PathBuf,
@@ -53,10 +58,11 @@ pub enum JobError {
 impl JobError {
     pub fn is_retryable(&self) -> bool {
         match self {
+            JobError::Store(caravan_store::StoreError::Cancelled { .. }) => true,
             JobError::Store(e) => e.is_retryable(),
             JobError::Queue(e) => e.is_retryable(),
             JobError::Pipeline { retryable, .. } => *retryable,
-            JobError::Scratch { .. } | JobError::Spawn { .. } => true,
+            JobError::Scratch { .. } | JobError::Spawn { .. } | JobError::Aborted => true,
             JobError::MasterMismatch { .. }
             | JobError::Crashed { .. }
             | JobError::Timeout { .. }
@@ -76,6 +82,7 @@ impl JobError {
             JobError::UnknownProfile(_) => "unknown_profile".into(),
             JobError::Scratch { .. } => "scratch_io".into(),
             JobError::Spawn { .. } => "pipeline_spawn".into(),
+            JobError::Aborted => "worker_shutdown".into(),
         }
     }
 }

@@ -23,13 +23,19 @@ use crate::JobError;
 pub const EXEC_SUBCOMMAND: &str = "exec-job";
 
 /// Runs `request` as `isolation` says, reporting progress percentages to `on_progress`.
+/// If `abort` fires, the child is killed and [`JobError::Aborted`] returned.
 pub async fn run(
     isolation: &Isolation,
     request: &ExecRequest,
     on_progress: &mut (dyn FnMut(f32) + Send),
+    abort: &tokio_util::sync::CancellationToken,
 ) -> Result<PipelineOutput, JobError> {
     match isolation {
-        Isolation::ChildProcess { program } => run_child(program, request, on_progress).await,
+        Isolation::ChildProcess { program } => tokio::select! {
+            // Dropping the child's future kills the child (`kill_on_drop`).
+            r = run_child(program, request, on_progress) => r,
+            _ = abort.cancelled() => Err(JobError::Aborted),
+        },
         Isolation::InProcess => {
             let request = request.clone();
             let result = tokio::task::spawn_blocking(move || pipeline::run(&request, &mut |_| {}))

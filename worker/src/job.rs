@@ -21,7 +21,10 @@ pub struct JobContext {
     pub store: Store,
     pub queue: Queue,
     pub config: Arc<WorkerConfig>,
+    /// Shutdown was requested: do not start waiting (retry backoff) any more.
     pub cancel: CancellationToken,
+    /// The shutdown grace is over: stop the job now and hand it back to the queue.
+    pub abort: CancellationToken,
 }
 
 /// Handles one delivery and settles it. Never returns an error: every outcome is recorded in the
@@ -97,6 +100,24 @@ async fn process_job(ctx: JobContext, job: Job, handle: caravan_queue::DeliveryH
 async fn fail(ctx: &JobContext, job: &Job, handle: caravan_queue::DeliveryHandle, error: JobError) {
     let code = error.code();
     let message = error.to_string();
+    if ctx.abort.is_cancelled() {
+        warn!(
+            code,
+            "Shutdown grace over; handing the job back to the queue"
+        );
+        emit(
+            ctx,
+            job,
+            EventBody::Failed {
+                code,
+                message,
+                retryable: true,
+            },
+        )
+        .await;
+        settle(handle.requeue().await);
+        return;
+    }
     if error.is_retryable() && job.attempt < ctx.config.max_attempts {
         let delay = ctx.config.retry_delay(job.attempt);
         warn!(code, error = %message, delay_ms = delay.as_millis() as u64, "Transient failure; will retry");
@@ -177,6 +198,92 @@ async fn fail(ctx: &JobContext, job: &Job, handle: caravan_queue::DeliveryHandle
     settle(handle.dead_letter().await);
 }
 
+/// Records why the broker dead-lettered a job, unless the job already has a receipt or a
+/// failure record (a worker that fails a job permanently records it before dead-lettering).
+pub async fn record_dead_letter(ctx: &JobContext, delivery: JobDelivery) {
+    let Ok(job) = delivery.job else {
+        settle(delivery.handle.ack().await);
+        return;
+    };
+    let reason = delivery.death_reason.unwrap_or_else(|| "unknown".into());
+    let recorded = async {
+        if ctx
+            .store
+            .size_of(&keys::receipt(&job.asset_id, &job.profile))
+            .await?
+            .is_some()
+        {
+            return Ok::<bool, caravan_store::StoreError>(true);
+        }
+        let failure = ctx
+            .store
+            .get_bytes(&keys::failure(&job.asset_id, &job.profile))
+            .await?;
+        Ok(failure
+            .and_then(|b| serde_json::from_slice::<FailureRecord>(&b).ok())
+            .is_some_and(|f| f.job_id == job.job_id))
+    }
+    .await;
+    match recorded {
+        Ok(true) => {}
+        Ok(false) => {
+            let (code, message) = match reason.as_str() {
+                "delivery_limit" => (
+                    "delivery_limit_exceeded",
+                    format!(
+                        "the broker gave up after delivering the job {} times without an acknowledgement: the workers processing it died or were stopped (crash, out-of-memory kill, consumer timeout); check the workers' logs for asset {}",
+                        delivery.previous_deliveries.max(1),
+                        job.asset_id
+                    ),
+                ),
+                other => ("dead_lettered", format!("the broker dead-lettered the job ({other})")),
+            };
+            error!(job_id = %job.job_id, asset_id = %job.asset_id, code, "Recording a dead-lettered job");
+            let record = FailureRecord {
+                v: caravan_proto::PROTO_VERSION,
+                asset_id: job.asset_id.clone(),
+                profile: job.profile.clone(),
+                job_id: job.job_id,
+                code: code.to_owned(),
+                message: message.clone(),
+                attempt: job.attempt,
+                worker: ctx.config.name.clone(),
+                at: Utc::now(),
+            };
+            let body = serde_json::to_vec_pretty(&record).expect("failure records serialize");
+            if let Err(e) = ctx
+                .store
+                .put_bytes(
+                    &keys::failure(&job.asset_id, &job.profile),
+                    body,
+                    "application/json",
+                )
+                .await
+            {
+                warn!(error = %e, "Could not record a dead-lettered job; it will be redelivered to the recorder");
+                settle(delivery.handle.requeue().await);
+                return;
+            }
+            emit(
+                ctx,
+                &job,
+                EventBody::Failed {
+                    code: code.to_owned(),
+                    message,
+                    retryable: false,
+                },
+            )
+            .await;
+        }
+        Err(e) => {
+            warn!(error = %e, "Cannot check a dead-lettered job; it will be redelivered to the recorder");
+            settle(delivery.handle.requeue().await);
+            return;
+        }
+    }
+    settle(delivery.handle.ack().await);
+}
+
 fn settle(result: Result<(), caravan_queue::QueueError>) {
     if let Err(e) = result {
         // The broker will redeliver; the receipt check makes the second run free.
@@ -254,7 +361,13 @@ async fn run(
             let _ = ctx.queue.publish_event(&event).await;
         });
     };
-    let made = isolate::run(&ctx.config.isolation, &request, &mut on_progress).await?;
+    let made = isolate::run(
+        &ctx.config.isolation,
+        &request,
+        &mut on_progress,
+        &ctx.abort,
+    )
+    .await?;
 
     let mut outputs = Vec::with_capacity(made.outputs.len());
     for output in &made.outputs {
@@ -265,6 +378,7 @@ async fn run(
                 &key,
                 &out_dir.join(output.name.as_str()),
                 &output.media_type,
+                &ctx.abort,
             )
             .await?;
         outputs.push(OutputRecord {
@@ -294,6 +408,10 @@ async fn run(
         started_at,
         finished_at: Utc::now(),
     };
+    if ctx.config.failpoint == Some(crate::Failpoint::BeforeReceipt) {
+        error!("Failpoint before_receipt: dying after the outputs, before the receipt");
+        std::process::abort();
+    }
     let body = serde_json::to_vec_pretty(&receipt).expect("receipts serialize");
     // The commit point: written only now that every output it lists is stored.
     ctx.store

@@ -30,7 +30,7 @@ pub mod sniff;
 mod tools;
 pub mod worker;
 
-pub use config::{Isolation, WorkerConfig};
+pub use config::{Failpoint, Isolation, WorkerConfig};
 pub use error::JobError;
 pub use profiles::ProfileSet;
 pub use worker::Worker;

@@ -50,15 +50,28 @@ impl Worker {
         }
     }
 
-    /// Runs until `cancel` fires or the (in-process) queue closes. On cancel, stops taking
-    /// deliveries at once and waits up to the shutdown grace for jobs in flight.
+    /// Runs until `cancel` fires or the (in-process) queue closes. On cancel: stops taking
+    /// deliveries at once, lets jobs in flight finish within the shutdown grace, then hands
+    /// what is still running back to the queue (child killed, uploads aborted).
     pub async fn run(self, cancel: CancellationToken) -> Result<(), WorkerError> {
         self.clean_scratch().await?;
+        let abort = CancellationToken::new();
         let slots = Arc::new(Semaphore::new(self.config.slots.max(1)));
         let mut tasks = JoinSet::new();
         let prefetch = u16::try_from(self.config.slots).unwrap_or(u16::MAX);
         let mut reconnect_delay = Duration::from_millis(500);
         info!(worker = %self.config.name, slots = self.config.slots, kinds = ?self.config.kinds, store = %self.store.describe(), "Worker started");
+        let ctx = JobContext {
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+            config: self.config.clone(),
+            cancel: cancel.clone(),
+            abort: abort.clone(),
+        };
+        let recorder = self
+            .config
+            .watch_dead_letters
+            .then(|| tokio::spawn(record_dead_letters(ctx.clone())));
 
         'connect: loop {
             let mut stream = match self.queue.consume_jobs(&self.config.kinds, prefetch).await {
@@ -82,13 +95,20 @@ impl Worker {
                 while let Some(done) = tasks.try_join_next() {
                     report_task_end(done);
                 }
-                let permit = tokio::select! {
-                    permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-                    _ = cancel.cancelled() => break 'connect,
+                let next = async {
+                    let permit = slots
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .expect("the semaphore is never closed");
+                    (permit, stream.next().await)
                 };
-                let delivery = tokio::select! {
-                    delivery = stream.next() => delivery,
-                    _ = cancel.cancelled() => break 'connect,
+                let (permit, delivery) = tokio::select! {
+                    next = next => next,
+                    _ = cancel.cancelled() => {
+                        stream.stop().await;
+                        break 'connect;
+                    }
                 };
                 match delivery {
                     None => break 'connect,
@@ -97,12 +117,7 @@ impl Worker {
                         continue 'connect;
                     }
                     Some(Ok(delivery)) => {
-                        let ctx = JobContext {
-                            store: self.store.clone(),
-                            queue: self.queue.clone(),
-                            config: self.config.clone(),
-                            cancel: cancel.clone(),
-                        };
+                        let ctx = ctx.clone();
                         tasks.spawn(async move {
                             job::process(ctx, delivery).await;
                             drop(permit);
@@ -115,21 +130,20 @@ impl Worker {
         info!(
             in_flight = tasks.len(),
             grace_s = self.config.shutdown_grace.as_secs(),
-            "Worker stopping; waiting for jobs in flight"
+            "Worker stopping; no new deliveries, waiting for jobs in flight"
         );
-        let drain = async {
-            while let Some(done) = tasks.join_next().await {
-                report_task_end(done);
-            }
-        };
-        if tokio::time::timeout(self.config.shutdown_grace, drain)
-            .await
-            .is_err()
-        {
+        if drain(&mut tasks, self.config.shutdown_grace).await.is_err() {
             warn!(
-                "Shutdown grace elapsed; abandoning jobs in flight, the broker will redeliver them"
+                in_flight = tasks.len(),
+                "Shutdown grace elapsed; handing jobs in flight back to the queue"
             );
-            tasks.abort_all();
+            abort.cancel();
+            if drain(&mut tasks, Duration::from_secs(30)).await.is_err() {
+                tasks.abort_all();
+            }
+        }
+        if let Some(recorder) = recorder {
+            recorder.abort();
         }
         info!("Worker stopped");
         Ok(())
@@ -169,6 +183,46 @@ impl Worker {
         }
         tokio::fs::create_dir_all(own).await.map_err(scratch_err)
     }
+}
+
+/// Records a failure for each job the broker dead-letters, reconnecting as needed.
+async fn record_dead_letters(ctx: JobContext) {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        let mut stream = match ctx.queue.consume_dead_letters().await {
+            Ok(Some(stream)) => stream,
+            Ok(None) => return,
+            Err(e) => {
+                warn!(error = %e, "Cannot watch dead letters; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        delay = Duration::from_millis(500);
+        while let Some(delivery) = stream.next().await {
+            match delivery {
+                Ok(delivery) => job::record_dead_letter(&ctx, delivery).await,
+                Err(e) => {
+                    warn!(error = %e, "Lost the dead-letter stream; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Waits up to `limit` for every task to end.
+async fn drain(
+    tasks: &mut JoinSet<()>,
+    limit: Duration,
+) -> Result<(), tokio::time::error::Elapsed> {
+    tokio::time::timeout(limit, async {
+        while let Some(done) = tasks.join_next().await {
+            report_task_end(done);
+        }
+    })
+    .await
 }
 
 fn report_task_end(result: Result<(), tokio::task::JoinError>) {
