@@ -5,6 +5,7 @@
 #
 #   start   start it (or reuse the one already running from the same state folder)
 #   env     print the settings of the running one
+#   halt    stop it, keeping its data (`start` brings the same one back)
 #   stop    stop it and delete its data
 #
 # State lives in $CARAVAN_GARAGE_DIR (default: target/garage in the repository). Ports:
@@ -27,8 +28,17 @@ stop() {
   rm -rf "$state"
 }
 
+launch() {
+  RUST_LOG=warn nohup "$garage_bin" -c "$conf" server >> "$state/garage.log" 2>&1 &
+  echo $! > "$state/pid"
+  for _ in $(seq 1 100); do "$garage_bin" -c "$conf" status >/dev/null 2>&1 && return; sleep 0.2; done
+  echo "garage did not start; see $state/garage.log" >&2; exit 1
+}
+
 start() {
   if running && [ -f "$state/env" ]; then say_env; return; fi
+  # Stopped with `halt`: start again on the same data, keys and bucket.
+  if [ -f "$state/env" ] && [ -f "$conf" ]; then launch; say_env; return; fi
   [ -x "$garage_bin" ] || { echo "garage is not installed: cargo install garage --locked" >&2; exit 1; }
   rm -rf "$state"; mkdir -p "$state/meta" "$state/data"
   local hex; hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
@@ -50,10 +60,8 @@ root_domain = ".s3.garage.localhost"
 api_bind_addr = "127.0.0.1:$((port + 3))"
 admin_token = "$(hex 16)"
 CONF
-  RUST_LOG=warn nohup "$garage_bin" -c "$conf" server > "$state/garage.log" 2>&1 &
-  echo $! > "$state/pid"
+  launch
   local g="$garage_bin -c $conf"
-  for _ in $(seq 1 100); do $g status >/dev/null 2>&1 && break; sleep 0.2; done
   local node; node=$($g node id -q 2>/dev/null | cut -d@ -f1)
   [ -n "$node" ] || { echo "garage did not start; see $state/garage.log" >&2; cat "$state/garage.log" >&2; exit 1; }
   $g layout assign -z dc1 -c 1G "$node" >/dev/null
@@ -77,6 +85,7 @@ ENV
 case "${1:-start}" in
   start) start ;;
   env) running && say_env || { echo "garage is not running; run $0 start" >&2; exit 1; } ;;
+  halt) if running; then kill "$(cat "$state/pid")"; while running; do sleep 0.1; done; fi ;;
   stop) stop ;;
-  *) echo "usage: $0 [start|env|stop]" >&2; exit 2 ;;
+  *) echo "usage: $0 [start|env|halt|stop]" >&2; exit 2 ;;
 esac

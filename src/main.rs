@@ -92,7 +92,12 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 _ = cancel.cancelled() => anyhow::bail!("interrupted; the published jobs go on, see `caravan status`"),
             };
             report(&summary, args.output.json, None);
-            Ok(exit_code(&summary))
+            // Without waiting, pending jobs are the expected outcome, not a problem.
+            Ok(if args.no_wait {
+                ExitCode::SUCCESS
+            } else {
+                exit_code(&summary)
+            })
         }
         Command::Status(args) => {
             let store = open_store(&args.store).await?;

@@ -6,6 +6,7 @@
 //! receipts/<sha256>/<profile>.json               commit record: written last
 //! failures/<sha256>/<profile>.json               why the asset could not be processed
 //! batches/<batch id>.json                        batch index
+//! claims/<sha256>/<profile>.json                 lease of the worker processing it now
 //! ```
 
 use crate::ids::{AssetId, BatchId, OutputName, ProfileName};
@@ -28,4 +29,8 @@ pub fn failure(asset: &AssetId, profile: &ProfileName) -> String {
 
 pub fn batch(batch: &BatchId) -> String {
     format!("batches/{batch}.json")
+}
+
+pub fn claim(asset: &AssetId, profile: &ProfileName) -> String {
+    format!("claims/{asset}/{profile}.json")
 }

@@ -29,7 +29,7 @@ pub use event::{EventBody, JobEvent};
 pub use ids::{AssetId, BatchId, IdError, OutputName, ProfileName};
 pub use job::{Job, JobKind, MasterLocation};
 pub use profile::{ImageProfile, Limits, Profile, VideoProfile};
-pub use receipt::{FailureRecord, OutputRecord, Receipt};
+pub use receipt::{Claim, FailureRecord, OutputRecord, Receipt};
 pub use topology::Topology;
 
 /// The message version this binary writes. Readers accept any version: fields they do not know

@@ -88,6 +88,8 @@ pub struct Limits {
     pub max_pixels: u64,
     /// Longest video accepted, in seconds.
     pub max_duration_seconds: f64,
+    /// Most streams a video container may have (real masters have a handful).
+    pub max_streams: u32,
     /// Address-space cap of the pipeline process, in MiB.
     pub memory_mib: u64,
     /// Wall-clock limit of one pipeline run, in seconds.
@@ -100,6 +102,7 @@ impl Default for Limits {
             max_dimension: 65_000,
             max_pixels: 400_000_000,
             max_duration_seconds: 12.0 * 3600.0,
+            max_streams: 64,
             memory_mib: 12 * 1024,
             timeout_seconds: 4 * 3600,
         }

@@ -72,3 +72,17 @@ pub struct FailureRecord {
     pub worker: String,
     pub at: DateTime<Utc>,
 }
+
+/// A worker's lease on an asset while it processes it, so a second delivery of the same asset
+/// waits instead of doing the work again. Refreshed while the job runs; stale when it is not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    #[serde(default = "crate::current_version")]
+    pub v: u32,
+    /// Unique per delivery.
+    pub token: Uuid,
+    pub job_id: Uuid,
+    #[serde(default)]
+    pub worker: String,
+    pub refreshed_at: DateTime<Utc>,
+}

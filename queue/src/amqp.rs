@@ -191,6 +191,20 @@ impl AmqpQueue {
             )
             .await
             .map_err(refused("binding the dead-letter queue"))?;
+        channel
+            .queue_declare(&t.dead_letter_watch_queue(), durable_queue, quorum_args())
+            .await
+            .map_err(refused("declaring the dead-letter watch queue"))?;
+        channel
+            .queue_bind(
+                &t.dead_letter_watch_queue(),
+                &t.dead_letter_exchange(),
+                "",
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(refused("binding the dead-letter watch queue"))?;
 
         channel
             .exchange_declare(
@@ -630,35 +644,37 @@ impl AmqpEventStream {
     }
 }
 
-pub(crate) async fn ack(acker: lapin::acker::Acker) -> Result<(), QueueError> {
-    acker
-        .ack(BasicAckOptions::default())
-        .await
-        .map_err(|e| QueueError::Unavailable {
+/// How long a settle may wait for the broker; past it the connection is taken as lost (the
+/// broker then redelivers the message).
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn bounded(
+    settle: impl std::future::Future<Output = lapin::Result<()>>,
+) -> Result<(), QueueError> {
+    match tokio::time::timeout(SETTLE_TIMEOUT, settle).await {
+        Ok(result) => result.map_err(|e| QueueError::Unavailable {
             target: "the delivery's channel".into(),
             detail: e.to_string(),
-        })
+        }),
+        Err(_) => Err(QueueError::Unavailable {
+            target: "the delivery's channel".into(),
+            detail: format!("no answer within {} s", SETTLE_TIMEOUT.as_secs()),
+        }),
+    }
+}
+
+pub(crate) async fn ack(acker: lapin::acker::Acker) -> Result<(), QueueError> {
+    bounded(acker.ack(BasicAckOptions::default())).await
 }
 
 pub(crate) async fn requeue(acker: lapin::acker::Acker) -> Result<(), QueueError> {
-    acker
-        .nack(BasicNackOptions {
-            requeue: true,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| QueueError::Unavailable {
-            target: "the delivery's channel".into(),
-            detail: e.to_string(),
-        })
+    let options = BasicNackOptions {
+        requeue: true,
+        ..Default::default()
+    };
+    bounded(acker.nack(options)).await
 }
 
 pub(crate) async fn dead_letter(acker: lapin::acker::Acker) -> Result<(), QueueError> {
-    acker
-        .reject(BasicRejectOptions { requeue: false })
-        .await
-        .map_err(|e| QueueError::Unavailable {
-            target: "the delivery's channel".into(),
-            detail: e.to_string(),
-        })
+    bounded(acker.reject(BasicRejectOptions { requeue: false })).await
 }

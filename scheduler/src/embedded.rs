@@ -16,12 +16,14 @@ pub async fn run(
     source: &Path,
     out: &Path,
     profile: ProfileName,
-    worker: WorkerConfig,
+    mut worker: WorkerConfig,
     progress: bool,
     retry_failed: bool,
     cancel: CancellationToken,
 ) -> Result<Summary, SchedulerError> {
     let store = Store::Local(LocalStore::new(PathBuf::from(out)));
+    // One process, one in-process queue: no duplicate deliveries to guard against.
+    worker.leases = false;
     let memory = MemoryQueue::new();
     let queue = Queue::Memory(memory.clone());
     let worker_cancel = cancel.child_token();

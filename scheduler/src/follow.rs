@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use caravan_proto::{keys, AssetId, BatchIndex, Disposition, EventBody};
-use caravan_queue::EventStream;
+use caravan_queue::{EventStream, Queue};
 use caravan_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use uuid::Uuid;
@@ -14,8 +14,12 @@ use crate::status::failure_of;
 use crate::SchedulerError;
 
 /// Returns when every queued job of `index` has a receipt or a failure record.
+///
+/// If the event stream is lost (a broker restart), it is subscribed again at the next store
+/// check.
 pub async fn follow(
     store: &Store,
+    queue: &Queue,
     mut events: Option<EventStream>,
     index: &BatchIndex,
     bar: &ProgressBar,
@@ -83,6 +87,12 @@ pub async fn follow(
             }
             Some(None) => events = None,
             None => {
+                if events.is_none() {
+                    match queue.subscribe_events(&index.batch_id).await {
+                        Ok(stream) => events = Some(stream),
+                        Err(e) => tracing::debug!(error = %e, "Cannot subscribe to events yet"),
+                    }
+                }
                 let mut finished = Vec::new();
                 for (job_id, (asset, _)) in &pending {
                     let receipt = store.size_of(&keys::receipt(asset, &index.profile)).await?;

@@ -175,7 +175,7 @@ pub async fn submit(
     info!(batch_id = %batch_id, queued, "Batch published");
 
     if options.wait {
-        follow::follow(store, Some(events), &index, &bar).await?;
+        follow::follow(store, queue, Some(events), &index, &bar).await?;
     }
     bar.finish_and_clear();
     if let Err(e) = queue.unsubscribe_events(&batch_id).await {

@@ -73,6 +73,21 @@ impl Store {
         }
     }
 
+    /// Writes a small object only if `key` does not exist yet; `Ok(false)` if it did. Used for
+    /// receipts, so two workers racing on one asset leave exactly one. (A server that ignores
+    /// `If-None-Match` degrades to last-writer-wins with identical outputs.)
+    pub async fn put_bytes_if_absent(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        media_type: &str,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Local(s) => s.put_bytes_if_absent(key, &bytes).await,
+            Store::S3(s) => s.put_bytes_if_absent(key, bytes, media_type).await,
+        }
+    }
+
     /// Streams `key` into a new file at `path`.
     pub async fn get_to_file(&self, key: &str, path: &Path) -> Result<ObjectSummary, StoreError> {
         match self {

@@ -87,6 +87,33 @@ impl LocalStore {
         self.commit(tmp, &dest, result).await
     }
 
+    pub(crate) async fn put_bytes_if_absent(
+        &self,
+        key: &str,
+        bytes: &[u8],
+    ) -> Result<bool, StoreError> {
+        let dest = self.path_of(key)?;
+        let (tmp, mut out) = self.create_temp(&dest).await?;
+        let written = async {
+            out.write_all(bytes)
+                .await
+                .map_err(|e| StoreError::io(&tmp, e))?;
+            out.sync_all().await.map_err(|e| StoreError::io(&tmp, e))
+        }
+        .await;
+        // A hard link fails if the destination exists: an atomic create-if-absent.
+        let linked = match written {
+            Ok(()) => match fs::hard_link(&tmp, &dest).await {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(StoreError::io(&dest, e)),
+            },
+            Err(e) => Err(e),
+        };
+        let _ = fs::remove_file(&tmp).await;
+        linked
+    }
+
     pub(crate) async fn get_to_file(
         &self,
         key: &str,

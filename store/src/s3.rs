@@ -291,6 +291,30 @@ impl S3Store {
         Ok(hash.finish())
     }
 
+    pub(crate) async fn put_bytes_if_absent(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        media_type: &str,
+    ) -> Result<bool, StoreError> {
+        key_components(key)?;
+        let sent = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(media_type)
+            .if_none_match("*")
+            .body(ByteStream::from(Bytes::from(bytes)))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(false),
+            Err(e) => Err(self.classify(e, "put_object (if absent)", key)),
+        }
+    }
+
     pub(crate) async fn get_to_file(
         &self,
         key: &str,

@@ -107,3 +107,26 @@ fn s3_config_reads_secrets_from_files_and_never_shows_them() {
         matches!(missing, Err(StoreError::Config(m)) if m.contains("CARAVAN_S3_ACCESS_KEY_ID"))
     );
 }
+
+#[tokio::test]
+async fn conditional_writes_keep_the_first_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::Local(LocalStore::new(dir.path()));
+    assert!(store
+        .put_bytes_if_absent("r/x.json", b"first".to_vec(), "application/json")
+        .await
+        .unwrap());
+    assert!(!store
+        .put_bytes_if_absent("r/x.json", b"second".to_vec(), "application/json")
+        .await
+        .unwrap());
+    assert_eq!(
+        store.get_bytes("r/x.json").await.unwrap().unwrap(),
+        b"first"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("r")).unwrap().count(),
+        1,
+        "no temporary files left"
+    );
+}

@@ -39,6 +39,10 @@ pub struct WorkerConfig {
     pub name: String,
     /// Record a failure for every job the broker dead-letters (delivery limit reached).
     pub watch_dead_letters: bool,
+    /// Take a lease in the store before processing, so that duplicate deliveries of one asset
+    /// (a job published twice, a redelivery racing the original) do the work once. Needed with a
+    /// broker; the in-process queue never duplicates.
+    pub leases: bool,
     /// A deliberate crash for fault-injection tests; `None` in every deployment.
     pub failpoint: Option<Failpoint>,
 }
@@ -78,6 +82,7 @@ impl WorkerConfig {
             shutdown_grace: Duration::from_secs(60),
             name: default_worker_name(),
             watch_dead_letters: true,
+            leases: true,
             failpoint: None,
         }
     }

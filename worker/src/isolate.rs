@@ -59,7 +59,16 @@ async fn run_child(
     on_progress: &mut (dyn FnMut(f32) + Send),
 ) -> Result<PipelineOutput, JobError> {
     let limits = &request.profile.limits;
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGKILL this child when
+    // the worker dies, so a killed worker never leaves a decoder running.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let mut child = command
         .arg(EXEC_SUBCOMMAND)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

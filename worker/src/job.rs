@@ -13,6 +13,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn, Instrument};
 
+use crate::lease::{self, Acquired};
 use crate::{isolate, JobError, WorkerConfig};
 
 /// What a job needs from its worker.
@@ -41,12 +42,17 @@ pub async fn process(ctx: JobContext, delivery: JobDelivery) {
         }
     };
     let span = tracing::info_span!("job", job_id = %job.job_id, asset_id = %job.asset_id, batch_id = %job.batch_id, attempt = job.attempt);
-    process_job(ctx, job, delivery.handle)
+    process_job(ctx, job, delivery.handle, delivery.previous_deliveries)
         .instrument(span)
         .await;
 }
 
-async fn process_job(ctx: JobContext, job: Job, handle: caravan_queue::DeliveryHandle) {
+async fn process_job(
+    ctx: JobContext,
+    job: Job,
+    handle: caravan_queue::DeliveryHandle,
+    previous_deliveries: u32,
+) {
     let receipt_key = keys::receipt(&job.asset_id, &job.profile);
     // Idempotence: a redelivered or duplicated job whose receipt exists is done already.
     match ctx.store.size_of(&receipt_key).await {
@@ -68,6 +74,39 @@ async fn process_job(ctx: JobContext, job: Job, handle: caravan_queue::DeliveryH
         Err(e) => return fail(&ctx, &job, handle, JobError::Store(e)).await,
     }
 
+    let lease = if ctx.config.leases {
+        match lease::acquire(&ctx, &job, previous_deliveries).await {
+            Ok(Acquired::Lease(lease)) => Some(lease),
+            Ok(Acquired::Committed) => {
+                info!("Another delivery committed this asset; acknowledging without work");
+                let skipped = EventBody::Succeeded {
+                    receipt_key,
+                    skipped: true,
+                };
+                emit(&ctx, &job, skipped).await;
+                settle(handle.ack().await);
+                return;
+            }
+            Err(e) => return fail(&ctx, &job, handle, e).await,
+        }
+    } else {
+        None
+    };
+    process_leased(&ctx, &job, handle, previous_deliveries, receipt_key).await;
+    if let Some(lease) = lease {
+        lease.release(&ctx).await;
+    }
+}
+
+async fn process_leased(
+    ctx: &JobContext,
+    job: &Job,
+    handle: caravan_queue::DeliveryHandle,
+    previous_deliveries: u32,
+    receipt_key: String,
+) {
+    let (ctx, job) = (ctx.clone(), job.clone());
+    info!(previous_deliveries, "Job started");
     emit(
         &ctx,
         &job,
@@ -78,7 +117,15 @@ async fn process_job(ctx: JobContext, job: Job, handle: caravan_queue::DeliveryH
     .await;
     let started_at = Utc::now();
     match run(&ctx, &job, started_at).await {
-        Ok(()) => {
+        Ok(Outcome::AlreadyCommitted) => {
+            let skipped = EventBody::Succeeded {
+                receipt_key,
+                skipped: true,
+            };
+            emit(&ctx, &job, skipped).await;
+            settle(handle.ack().await);
+        }
+        Ok(Outcome::Committed) => {
             info!("Job done");
             emit(
                 &ctx,
@@ -231,8 +278,9 @@ pub async fn record_dead_letter(ctx: &JobContext, delivery: JobDelivery) {
                 "delivery_limit" => (
                     "delivery_limit_exceeded",
                     format!(
-                        "the broker gave up after delivering the job {} times without an acknowledgement: the workers processing it died or were stopped (crash, out-of-memory kill, consumer timeout); check the workers' logs for asset {}",
+                        "the broker gave up after delivering the job {} times without an acknowledgement: the workers processing it died or were stopped (crash, out-of-memory kill, consumer timeout){}; check that worker's logs for asset {}",
                         delivery.previous_deliveries.max(1),
+                        last_holder(ctx, &job).await,
                         job.asset_id
                     ),
                 ),
@@ -284,6 +332,26 @@ pub async fn record_dead_letter(ctx: &JobContext, delivery: JobDelivery) {
     settle(delivery.handle.ack().await);
 }
 
+/// ", last on worker X (lease last refreshed at T)", from the asset's claim, if one is left.
+async fn last_holder(ctx: &JobContext, job: &Job) -> String {
+    let claim = ctx
+        .store
+        .get_bytes(&keys::claim(&job.asset_id, &job.profile))
+        .await;
+    match claim
+        .ok()
+        .flatten()
+        .and_then(|b| serde_json::from_slice::<caravan_proto::Claim>(&b).ok())
+    {
+        Some(claim) => format!(
+            ", last on worker {} (lease last refreshed at {})",
+            claim.worker,
+            claim.refreshed_at.to_rfc3339()
+        ),
+        None => String::new(),
+    }
+}
+
 fn settle(result: Result<(), caravan_queue::QueueError>) {
     if let Err(e) = result {
         // The broker will redeliver; the receipt check makes the second run free.
@@ -311,11 +379,18 @@ fn event(ctx: &JobContext, job: &Job, body: EventBody) -> JobEvent {
 }
 
 /// Fetches, runs, stores outputs and then the receipt.
+/// How a successful run ended.
+enum Outcome {
+    Committed,
+    /// A concurrent delivery of the same asset wrote the receipt first.
+    AlreadyCommitted,
+}
+
 async fn run(
     ctx: &JobContext,
     job: &Job,
     started_at: chrono::DateTime<Utc>,
-) -> Result<(), JobError> {
+) -> Result<Outcome, JobError> {
     let profile = ctx
         .config
         .profiles
@@ -413,14 +488,16 @@ async fn run(
         std::process::abort();
     }
     let body = serde_json::to_vec_pretty(&receipt).expect("receipts serialize");
-    // The commit point: written only now that every output it lists is stored.
-    ctx.store
-        .put_bytes(
-            &keys::receipt(&job.asset_id, &job.profile),
-            body,
-            "application/json",
-        )
-        .await?;
+    // The commit point: written only now that every output it lists is stored, and only once.
+    let receipt_key = keys::receipt(&job.asset_id, &job.profile);
+    if !ctx
+        .store
+        .put_bytes_if_absent(&receipt_key, body, "application/json")
+        .await?
+    {
+        info!("Another worker committed this asset first; its receipt stands");
+        return Ok(Outcome::AlreadyCommitted);
+    }
     // A failure record from an earlier attempt (with other limits, say) no longer applies.
     if let Err(e) = ctx
         .store
@@ -429,7 +506,7 @@ async fn run(
     {
         warn!(error = %e, "Could not remove an old failure record; the receipt takes precedence");
     }
-    Ok(())
+    Ok(Outcome::Committed)
 }
 
 /// A job's scratch directory, removed when dropped.

@@ -24,6 +24,7 @@ pub mod config;
 mod error;
 pub mod isolate;
 pub mod job;
+mod lease;
 pub mod pipeline;
 pub mod profiles;
 pub mod sniff;

@@ -73,6 +73,8 @@ impl Worker {
             .watch_dead_letters
             .then(|| tokio::spawn(record_dead_letters(ctx.clone())));
 
+        // Kept after the loop: jobs in flight settle on its connection while they drain.
+        let mut stopped_stream = None;
         'connect: loop {
             let mut stream = match self.queue.consume_jobs(&self.config.kinds, prefetch).await {
                 Ok(stream) => {
@@ -107,6 +109,7 @@ impl Worker {
                     next = next => next,
                     _ = cancel.cancelled() => {
                         stream.stop().await;
+                        stopped_stream = Some(stream);
                         break 'connect;
                     }
                 };
@@ -142,6 +145,7 @@ impl Worker {
                 tasks.abort_all();
             }
         }
+        drop(stopped_stream);
         if let Some(recorder) = recorder {
             recorder.abort();
         }

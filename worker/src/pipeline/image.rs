@@ -80,6 +80,18 @@ fn decode(
             limits.max_dimension, limits.max_pixels
         )));
     }
+    // Decoded pixels plus the 8-bit RGB copy made from them must fit the process's memory cap:
+    // a small file can declare a huge, valid image (a compression bomb).
+    let color = decoder.color_type();
+    let needed = pixels.saturating_mul(u64::from(color.bytes_per_pixel()) + 3);
+    let budget = limits.memory_mib.saturating_mul(1 << 20) / 10 * 8;
+    if limits.memory_mib > 0 && needed > budget {
+        return Err(PipelineError::LimitsExceeded(format!(
+            "decoding {width}×{height} px ({color:?}) needs about {} MiB, more than the worker's memory limit of {} MiB allows",
+            needed >> 20,
+            limits.memory_mib
+        )));
+    }
     let mut decoder_limits = image::Limits::default();
     decoder_limits.max_image_width = Some(limits.max_dimension);
     decoder_limits.max_image_height = Some(limits.max_dimension);

@@ -53,6 +53,13 @@ pub fn run(
         0.0
     };
     info.insert("duration_seconds".to_owned(), duration.into());
+    if ictx.nb_streams() > profile.limits.max_streams {
+        return Err(PipelineError::LimitsExceeded(format!(
+            "{} streams (limit {})",
+            ictx.nb_streams(),
+            profile.limits.max_streams
+        )));
+    }
     if duration > profile.limits.max_duration_seconds {
         return Err(PipelineError::LimitsExceeded(format!(
             "duration {duration:.0} s (limit {:.0} s)",
@@ -132,6 +139,15 @@ pub fn run(
             detail: format!(
                 "no frame of the video stream could be decoded ({} damaged packets)",
                 video.decode_errors
+            ),
+        });
+    }
+    let decoded_to = video.last_seconds + video.frame_seconds;
+    if duration > 0.0 && decoded_to < duration * 0.95 - 0.5 {
+        return Err(PipelineError::Undecodable {
+            format: "video".into(),
+            detail: format!(
+                "the video stream ends at {decoded_to:.1} s of the {duration:.1} s the container declares (truncated or damaged)"
             ),
         });
     }

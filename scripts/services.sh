@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Makes sure what the tests talk to is running: RabbitMQ on 127.0.0.1:5672 (started if down)
+# and a throw-away Garage on loopback. Prints Garage's `export` lines; use with eval.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  echo "starting RabbitMQ" >&2
+  rabbitmq-server -detached >&2
+  for _ in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && break; sleep 1; done
+  rabbitmqctl await_startup >/dev/null
+fi
+scripts/garage-dev.sh start
