@@ -319,3 +319,154 @@ fn retry_delays_grow_and_are_capped() {
     assert!(d3 >= Duration::from_secs(4));
     assert!(config.retry_delay(30) <= Duration::from_secs(375));
 }
+
+/// `../shared/corpus/images`, or `None` (with a note) where the shared corpus is absent.
+fn corpus() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/images");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("note: {} is absent; corpus checks skipped", dir.display());
+        None
+    }
+}
+
+/// Runs the image pipeline on `master` and decodes its access JPEG.
+fn access_of(
+    master: &std::path::Path,
+) -> (image::RgbImage, Vec<u8>, crate::pipeline::PipelineOutput) {
+    let out = tempfile::tempdir().unwrap();
+    let made = crate::pipeline::image::run(
+        master,
+        out.path(),
+        &caravan_proto::Profile::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let bytes = std::fs::read(out.path().join("access.jpg")).unwrap();
+    (
+        image::load_from_memory(&bytes).unwrap().into_rgb8(),
+        bytes,
+        made,
+    )
+}
+
+fn mean_abs_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let total: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    total as f64 / a.as_raw().len() as f64
+}
+
+#[test]
+fn every_exif_orientation_gives_the_upright_image() {
+    let Some(dir) = corpus() else { return };
+    let (upright, _, _) = access_of(&dir.join("hopper.jpg"));
+    for n in [2, 3, 5, 6, 8] {
+        let (oriented, _, made) = access_of(&dir.join(format!("hopper_orientation_{n}.jpg")));
+        let diff = mean_abs_diff(&upright, &oriented);
+        assert!(
+            diff < 6.0,
+            "orientation {n}: mean difference {diff:.2} from hopper.jpg ({:?})",
+            made.master_info.get("orientation")
+        );
+    }
+}
+
+#[test]
+fn public_derivatives_carry_no_gps_or_camera_metadata_only_an_srgb_profile() {
+    let Some(dir) = corpus() else { return };
+    let master = std::fs::read(dir.join("exif_gps.jpg")).unwrap();
+    assert!(
+        master.windows(6).any(|w| w == b"Exif\0\0"),
+        "the corpus file should carry EXIF"
+    );
+    let (_, access, _) = access_of(&dir.join("exif_gps.jpg"));
+    assert!(
+        !access.windows(6).any(|w| w == b"Exif\0\0"),
+        "EXIF reached a derivative"
+    );
+    assert!(
+        !access.windows(3).any(|w| w == b"GPS"),
+        "GPS reached a derivative"
+    );
+    assert!(
+        access.windows(12).any(|w| w == b"ICC_PROFILE\0"),
+        "the derivative is not tagged sRGB"
+    );
+}
+
+#[test]
+fn embedded_icc_profiles_are_converted_to_srgb() {
+    // A Display P3 master: its colours are more saturated than the same numbers in sRGB.
+    let dir = tempfile::tempdir().unwrap();
+    let master = dir.path().join("p3.png");
+    let (r, g, b) = (200u8, 100u8, 50u8);
+    let pixels = image::RgbImage::from_pixel(64, 64, image::Rgb([r, g, b]));
+    let mut file = std::fs::File::create(&master).unwrap();
+    let mut encoder = image::codecs::png::PngEncoder::new(&mut file);
+    image::ImageEncoder::set_icc_profile(
+        &mut encoder,
+        moxcms::ColorProfile::new_display_p3().encode().unwrap(),
+    )
+    .unwrap();
+    image::ImageEncoder::write_image(
+        encoder,
+        pixels.as_raw(),
+        64,
+        64,
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap();
+    drop(file);
+
+    let (access, _, made) = access_of(&master);
+    assert!(
+        made.master_info["colour"]
+            .as_str()
+            .unwrap()
+            .starts_with("converted"),
+        "{:?}",
+        made.master_info
+    );
+    // Independent reference: decode the sRGB curve (shared by P3), apply the P3→sRGB matrix,
+    // encode again.
+    let lin = |v: u8| {
+        let c = f64::from(v) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let enc = |c: f64| {
+        let c = c.clamp(0.0, 1.0);
+        let v = if c <= 0.003_130_8 {
+            c * 12.92
+        } else {
+            1.055 * c.powf(1.0 / 2.4) - 0.055
+        };
+        (v * 255.0).round()
+    };
+    let (lr, lg, lb) = (lin(r), lin(g), lin(b));
+    let expected = [
+        enc(1.224_940 * lr - 0.224_940 * lg),
+        enc(-0.042_057 * lr + 1.042_057 * lg),
+        enc(-0.019_638 * lr - 0.078_636 * lg + 1.098_274 * lb),
+    ];
+    let got = access.get_pixel(32, 32).0;
+    for c in 0..3 {
+        assert!(
+            (f64::from(got[c]) - expected[c]).abs() <= 3.0,
+            "channel {c}: got {got:?}, expected {expected:?}"
+        );
+    }
+    assert!(
+        got[0] > r + 5,
+        "P3 red should be more saturated in sRGB numbers: {got:?}"
+    );
+}

@@ -1,4 +1,5 @@
-//! Image derivatives: an access JPEG and a thumbnail, correctly oriented.
+//! Image derivatives: an access JPEG and a thumbnail, correctly oriented, in sRGB
+//! ([`super::colour`]), with no metadata but the sRGB profile.
 //!
 //! Dimensions declared in the header are checked against the profile's limits before any pixel
 //! is decoded, and the decoder's allocations are capped, so a header bomb fails cleanly.
@@ -83,7 +84,10 @@ fn decode(
     // Decoded pixels plus the 8-bit RGB copy made from them must fit the process's memory cap:
     // a small file can declare a huge, valid image (a compression bomb).
     let color = decoder.color_type();
-    let needed = pixels.saturating_mul(u64::from(color.bytes_per_pixel()) + 3);
+    let icc = decoder.icc_profile().ok().flatten();
+    // With a profile, the transform also holds 16-bit RGB source and destination buffers.
+    let working = if icc.is_some() { 3 + 12 } else { 3 };
+    let needed = pixels.saturating_mul(u64::from(color.bytes_per_pixel()) + working);
     let budget = limits.memory_mib.saturating_mul(1 << 20) / 10 * 8;
     if limits.memory_mib > 0 && needed > budget {
         return Err(PipelineError::LimitsExceeded(format!(
@@ -105,9 +109,9 @@ fn decode(
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let color = decoder.color_type();
-    let has_icc = decoder.icc_profile().ok().flatten().is_some();
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| classify(&format, e))?;
     image.apply_orientation(orientation);
+    let (rgb, colour) = super::colour::to_srgb8(image, icc.as_deref());
 
     let info = BTreeMap::from([
         ("format".to_owned(), format.clone().into()),
@@ -115,9 +119,9 @@ fn decode(
         ("height".to_owned(), height.into()),
         ("color_type".to_owned(), format!("{color:?}").into()),
         ("orientation".to_owned(), format!("{orientation:?}").into()),
-        ("icc_profile".to_owned(), has_icc.into()),
+        ("colour".to_owned(), colour.describe().into()),
     ]);
-    Ok((flatten_to_rgb8(image), info))
+    Ok((rgb, info))
 }
 
 /// A JPEG decoder fills a truncated scan with grey and reports success; an archive must not get
@@ -157,23 +161,6 @@ fn classify(format: &str, e: image::ImageError) -> PipelineError {
             detail: other.to_string(),
         },
     }
-}
-
-fn flatten_to_rgb8(image: DynamicImage) -> RgbImage {
-    if !image.color().has_alpha() {
-        return image.into_rgb8();
-    }
-    let rgba = image.into_rgba8();
-    let (w, h) = rgba.dimensions();
-    let mut rgb = RgbImage::new(w, h);
-    for (src, dst) in rgba.pixels().zip(rgb.pixels_mut()) {
-        let a = u16::from(src[3]);
-        for c in 0..3 {
-            let v = (u16::from(src[c]) * a + 255 * (255 - a) + 127) / 255;
-            dst[c] = v as u8;
-        }
-    }
-    rgb
 }
 
 /// Scales down (never up) so the long edge is at most `long_edge`, with a Lanczos3 filter.
@@ -223,7 +210,11 @@ fn write_jpeg(
     };
     let file = File::create(&path).map_err(io_err)?;
     let mut writer = BufWriter::new(file);
-    JpegEncoder::new_with_quality(&mut writer, quality)
+    let mut encoder = JpegEncoder::new_with_quality(&mut writer, quality);
+    // Derivatives carry only an sRGB profile: no EXIF (no GPS, no camera serials) is written.
+    image::ImageEncoder::set_icc_profile(&mut encoder, super::colour::srgb_icc())
+        .map_err(|e| PipelineError::Encode(format!("JPEG {name}: {e}")))?;
+    encoder
         .encode_image(image)
         .map_err(|e| PipelineError::Encode(format!("JPEG {name}: {e}")))?;
     let file = writer.into_inner().map_err(|e| io_err(e.into_error()))?;
