@@ -5,6 +5,7 @@
 
 pub mod colour;
 pub mod image;
+pub mod probe;
 pub mod video;
 
 use std::collections::BTreeMap;

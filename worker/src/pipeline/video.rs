@@ -46,7 +46,6 @@ pub fn run(
 
     let mut info = BTreeMap::new();
     info.insert("container".to_owned(), ictx.format().name().into());
-    info.insert("streams".to_owned(), ictx.nb_streams().into());
     let duration = if ictx.duration() > 0 {
         ictx.duration() as f64 / f64::from(ff::ffi::AV_TIME_BASE)
     } else {
@@ -60,6 +59,7 @@ pub fn run(
             profile.limits.max_streams
         )));
     }
+    info.insert("technical".to_owned(), super::probe::describe(&ictx));
     if duration > profile.limits.max_duration_seconds {
         return Err(PipelineError::LimitsExceeded(format!(
             "duration {duration:.0} s (limit {:.0} s)",
