@@ -21,6 +21,9 @@ pub struct ExecRequest {
     pub input: PathBuf,
     /// An empty directory the pipeline writes its outputs into.
     pub out_dir: PathBuf,
+    /// The asset being processed, for outputs that name it (a IIIF `info.json`'s `id`).
+    #[serde(default)]
+    pub asset_id: Option<crate::AssetId>,
     pub profile: Profile,
 }
 

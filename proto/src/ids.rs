@@ -97,10 +97,11 @@ validated_id!(
 );
 
 validated_id!(
-    /// The name of one output of a pipeline, e.g. `access.jpg` or `thumb.jpg`.
+    /// The name of one output of a pipeline, e.g. `access.jpg`, or a relative path of such
+    /// segments for outputs that come as a tree (IIIF tiles: `iiif/0,0,512,512/512,512/0/default.jpg`).
     OutputName,
-    "output name (letters, digits, '-', '_', '.'; at most 128)",
-    |s| is_slug(s, 128)
+    "output name ('/'-separated segments of letters, digits, '-', '_', '.', ','; at most 256)",
+    |s| s.len() <= 256 && !s.is_empty() && s.split('/').all(|seg| is_slug(&seg.replace(',', "_"), 128))
 );
 
 impl ProfileName {

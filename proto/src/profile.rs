@@ -39,6 +39,35 @@ pub struct ImageProfile {
     /// Long edge of the thumbnail in pixels.
     pub thumbnail_long_edge: u32,
     pub thumbnail_quality: u8,
+    /// Static IIIF Image API 3.0 level-0 tiles.
+    pub iiif: IiifProfile,
+}
+
+/// Static IIIF tiles: `iiif/info.json` and `iiif/{region}/{size}/0/default.jpg`, served as files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IiifProfile {
+    pub enabled: bool,
+    /// Tile width and height in pixels.
+    pub tile_size: u32,
+    pub quality: u8,
+    /// Where the store's `derivatives/` prefix is served from; the image's `id` in `info.json`
+    /// is `<base_url>/<asset>/<profile>/iiif`.
+    pub base_url: String,
+    /// Whole-image sizes (`full/w,h`) are written up to this long edge.
+    pub max_full_size: u32,
+}
+
+impl Default for IiifProfile {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            tile_size: 512,
+            quality: 80,
+            base_url: "http://localhost:8080/derivatives".to_owned(),
+            max_full_size: 2048,
+        }
+    }
 }
 
 impl Default for ImageProfile {
@@ -48,6 +77,7 @@ impl Default for ImageProfile {
             access_quality: 85,
             thumbnail_long_edge: 256,
             thumbnail_quality: 80,
+            iiif: IiifProfile::default(),
         }
     }
 }

@@ -95,11 +95,20 @@ fn identifiers_refuse_anything_that_could_escape_a_key() {
             "{bad:?} accepted as profile"
         );
         assert!(BatchId::parse(bad).is_err(), "{bad:?} accepted as batch id");
+        // Output names may nest ("iiif/…/default.jpg"); every other entry stays invalid.
         assert!(
-            OutputName::parse(bad).is_err(),
+            bad == "a/b" || OutputName::parse(bad).is_err(),
             "{bad:?} accepted as output name"
         );
     }
+    for bad in ["/abs", "a//b", "a/../b", "a/./b", "a/", "iiif/.hidden"] {
+        // Output names may nest ("iiif/…/default.jpg"); every other entry stays invalid.
+        assert!(
+            bad == "a/b" || OutputName::parse(bad).is_err(),
+            "{bad:?} accepted as output name"
+        );
+    }
+    assert!(OutputName::parse("iiif/0,0,512,512/512,512/0/default.jpg").is_ok());
     assert!(AssetId::parse(SHA.to_uppercase()).is_err());
     assert!(AssetId::parse(&SHA[1..]).is_err());
     let json = format!(r#""{}""#, "../../etc/passwd");

@@ -140,7 +140,10 @@ pub async fn check_receipts(store: &Store, summary: &Value) -> Vec<String> {
 
         let mut outputs = BTreeMap::new();
         for output in &receipt.outputs {
-            let local = scratch.path().join(format!("{asset}-{}", output.name));
+            let local = scratch.path().join(format!(
+                "{asset}-{}",
+                output.name.as_str().replace('/', "_")
+            ));
             let got = store.get_to_file(&output.key, &local).await.unwrap();
             assert_eq!(got.size, output.size, "{name}/{}", output.name);
             assert_eq!(got.sha256, output.sha256, "{name}/{}", output.name);

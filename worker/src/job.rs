@@ -425,6 +425,7 @@ async fn run(
         kind: job.kind,
         input: master,
         out_dir: out_dir.clone(),
+        asset_id: Some(job.asset_id.clone()),
         profile: profile.clone(),
     };
     let progress_ctx = ctx.clone();

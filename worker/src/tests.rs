@@ -115,8 +115,16 @@ async fn image_job_stores_outputs_then_a_receipt_that_matches_them() {
     let dims: Vec<_> = receipt
         .outputs
         .iter()
+        .filter(|o| !o.name.as_str().starts_with("iiif/"))
         .map(|o| (o.name.as_str().to_owned(), o.width, o.height))
         .collect();
+    assert!(
+        receipt
+            .outputs
+            .iter()
+            .any(|o| o.name.as_str() == "iiif/info.json"),
+        "IIIF tiles are listed too"
+    );
     assert_eq!(
         dims,
         vec![
@@ -132,6 +140,9 @@ async fn image_job_stores_outputs_then_a_receipt_that_matches_them() {
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(bytes.len() as u64, output.size);
         assert_eq!(hex::encode(Sha256::digest(&bytes)), output.sha256);
+        if output.media_type != "image/jpeg" {
+            continue;
+        }
         let decoded = image::load_from_memory(&bytes).unwrap();
         assert_eq!(
             (Some(decoded.width()), Some(decoded.height())),
@@ -215,7 +226,8 @@ fn header_bombs_fail_before_decoding() {
     png.extend_from_slice(&crc32(&idat).to_be_bytes());
     std::fs::write(&path, &png).unwrap();
     let profile = caravan_proto::Profile::default();
-    let err = crate::pipeline::image::run(&path, dir.path(), &profile, &mut |_| {}).unwrap_err();
+    let err = crate::pipeline::image::run(&image_request(&path, dir.path(), profile), &mut |_| {})
+        .unwrap_err();
     assert_eq!(err.code(), "limits_exceeded", "{err}");
     assert!(!err.is_retryable());
 }
@@ -237,7 +249,8 @@ fn crc32(data: &[u8]) -> u32 {
 
 #[test]
 fn sniffing_reads_content_not_names() {
-    let cases: &[(&[u8], Option<(&str, JobKind)>)] = &[
+    type Case<'a> = (&'a [u8], Option<(&'a str, JobKind)>);
+    let cases: &[Case] = &[
         (
             b"\xFF\xD8\xFF\xE0rest",
             Some(("image/jpeg", JobKind::Image)),
@@ -337,9 +350,7 @@ fn access_of(
 ) -> (image::RgbImage, Vec<u8>, crate::pipeline::PipelineOutput) {
     let out = tempfile::tempdir().unwrap();
     let made = crate::pipeline::image::run(
-        master,
-        out.path(),
-        &caravan_proto::Profile::default(),
+        &image_request(master, out.path(), caravan_proto::Profile::default()),
         &mut |_| {},
     )
     .unwrap();
@@ -469,4 +480,111 @@ fn embedded_icc_profiles_are_converted_to_srgb() {
         got[0] > r + 5,
         "P3 red should be more saturated in sRGB numbers: {got:?}"
     );
+}
+
+fn image_request(
+    input: &std::path::Path,
+    out_dir: &std::path::Path,
+    profile: caravan_proto::Profile,
+) -> caravan_proto::exec::ExecRequest {
+    caravan_proto::exec::ExecRequest {
+        v: caravan_proto::PROTO_VERSION,
+        kind: JobKind::Image,
+        input: input.to_owned(),
+        out_dir: out_dir.to_owned(),
+        asset_id: None,
+        profile,
+    }
+}
+
+#[test]
+fn iiif_tiles_promised_by_info_json_exist_decode_and_stitch_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = dir.path().join("master.png");
+    let (w, h) = (2300u32, 1500u32);
+    let full = image::RgbImage::from_fn(w, h, |x, y| {
+        let band = if (x / 97 + y / 61) % 2 == 0 { 40 } else { 0 };
+        image::Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, 120 + band])
+    });
+    full.save(&master).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let made = crate::pipeline::image::run(
+        &image_request(&master, out.path(), caravan_proto::Profile::default()),
+        &mut |_| {},
+    )
+    .unwrap();
+    for output in &made.outputs {
+        assert!(
+            out.path().join(output.name.as_str()).is_file(),
+            "{} listed but not written",
+            output.name
+        );
+    }
+
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("iiif/info.json")).unwrap()).unwrap();
+    assert_eq!(info["@context"], "http://iiif.io/api/image/3/context.json");
+    assert_eq!(info["type"], "ImageService3");
+    assert_eq!(info["profile"], "level0");
+    assert_eq!(
+        (info["width"].as_u64(), info["height"].as_u64()),
+        (Some(u64::from(w)), Some(u64::from(h)))
+    );
+    let tile = info["tiles"][0]["width"].as_u64().unwrap() as u32;
+    let factors: Vec<u32> = info["tiles"][0]["scaleFactors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_u64().unwrap() as u32)
+        .collect();
+    assert_eq!(
+        factors,
+        vec![1, 2, 4, 8],
+        "down to the level that fits one {tile} px tile"
+    );
+
+    let tile_path = |tx: u32, ty: u32, rw: u32, rh: u32, sw: u32, sh: u32| {
+        out.path()
+            .join(format!("iiif/{tx},{ty},{rw},{rh}/{sw},{sh}/0/default.jpg"))
+    };
+    for s in factors {
+        let (lw, lh) = (w.div_ceil(s), h.div_ceil(s));
+        let mut canvas = image::RgbImage::new(lw, lh);
+        for ty in (0..h).step_by((tile * s) as usize) {
+            for tx in (0..w).step_by((tile * s) as usize) {
+                let (rw, rh) = ((tile * s).min(w - tx), (tile * s).min(h - ty));
+                let (sw, sh) = (rw.div_ceil(s), rh.div_ceil(s));
+                let path = tile_path(tx, ty, rw, rh, sw, sh);
+                let decoded = image::open(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                    .into_rgb8();
+                assert_eq!(decoded.dimensions(), (sw, sh), "{}", path.display());
+                image::imageops::replace(
+                    &mut canvas,
+                    &decoded,
+                    i64::from(tx / s),
+                    i64::from(ty / s),
+                );
+            }
+        }
+        let reference =
+            image::imageops::resize(&full, lw, lh, image::imageops::FilterType::Lanczos3);
+        let diff = mean_abs_diff(&canvas, &reference);
+        assert!(
+            diff < 6.0,
+            "scale factor {s}: stitched tiles differ from the downscaled image by {diff:.2}"
+        );
+    }
+    for size in info["sizes"].as_array().unwrap() {
+        let (sw, sh) = (
+            size["width"].as_u64().unwrap() as u32,
+            size["height"].as_u64().unwrap() as u32,
+        );
+        let decoded = image::open(
+            out.path()
+                .join(format!("iiif/full/{sw},{sh}/0/default.jpg")),
+        )
+        .unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (sw, sh));
+    }
 }

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
-use caravan_proto::exec::ExecOutput;
+use caravan_proto::exec::{ExecOutput, ExecRequest};
 use caravan_proto::{OutputName, Profile};
 use fast_image_resize as fr;
 use image::codecs::jpeg::JpegEncoder;
@@ -17,23 +17,36 @@ use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
 
 use super::{PipelineError, PipelineOutput};
 
-/// Decodes `input` and writes `access.jpg` and `thumb.jpg` into `out_dir`.
+/// Decodes the request's master and writes `access.jpg`, `thumb.jpg` and (if the profile asks)
+/// static IIIF tiles into its output folder.
 pub fn run(
-    input: &Path,
-    out_dir: &Path,
-    profile: &Profile,
+    request: &ExecRequest,
     progress: &mut dyn FnMut(f32),
 ) -> Result<PipelineOutput, PipelineError> {
+    let (input, out_dir, profile) = (&request.input, &request.out_dir, &request.profile);
     let (decoded, mut master_info) = decode(input, profile)?;
     progress(40.0);
     let p = &profile.image;
     let access = fit_within(&decoded, p.access_long_edge)?;
-    progress(70.0);
+    progress(60.0);
     let thumb = fit_within(&access, p.thumbnail_long_edge)?;
-    let outputs = vec![
+    let mut outputs = vec![
         write_jpeg(&access, out_dir, "access.jpg", p.access_quality)?,
         write_jpeg(&thumb, out_dir, "thumb.jpg", p.thumbnail_quality)?,
     ];
+    progress(70.0);
+    if p.iiif.enabled {
+        let asset = request
+            .asset_id
+            .as_ref()
+            .map_or_else(|| "unknown".to_owned(), ToString::to_string);
+        let id = format!(
+            "{}/{asset}/{}/iiif",
+            p.iiif.base_url.trim_end_matches('/'),
+            profile.name
+        );
+        outputs.extend(super::iiif::write(&decoded, out_dir, &id, &p.iiif)?);
+    }
     progress(100.0);
     master_info.insert("width_displayed".into(), decoded.width().into());
     master_info.insert("height_displayed".into(), decoded.height().into());
@@ -170,6 +183,12 @@ fn fit_within(image: &RgbImage, long_edge: u32) -> Result<RgbImage, PipelineErro
     if (tw, th) == (w, h) {
         return Ok(image.clone());
     }
+    resize_to(image, tw, th)
+}
+
+/// Resamples `image` to exactly `tw`×`th` with a Lanczos3 filter.
+pub(crate) fn resize_to(image: &RgbImage, tw: u32, th: u32) -> Result<RgbImage, PipelineError> {
+    let (w, h) = image.dimensions();
     let src = fr::images::ImageRef::new(w, h, image.as_raw(), fr::PixelType::U8x3)
         .map_err(|e| PipelineError::Encode(format!("resize source: {e}")))?;
     let mut dst = fr::images::Image::new(tw, th, fr::PixelType::U8x3);
@@ -197,13 +216,19 @@ pub fn fitted_size(w: u32, h: u32, long_edge: u32) -> (u32, u32) {
     }
 }
 
-fn write_jpeg(
+pub(crate) fn write_jpeg(
     image: &RgbImage,
     out_dir: &Path,
     name: &str,
     quality: u8,
 ) -> Result<ExecOutput, PipelineError> {
     let path = out_dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| PipelineError::Output {
+            path: path.clone(),
+            source,
+        })?;
+    }
     let io_err = |source| PipelineError::Output {
         path: path.clone(),
         source,

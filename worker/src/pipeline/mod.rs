@@ -4,6 +4,7 @@
 //! must not touch the network, the queue or the store.
 
 pub mod colour;
+pub mod iiif;
 pub mod image;
 pub mod probe;
 pub mod video;
@@ -74,7 +75,7 @@ pub fn run(
     progress: &mut dyn FnMut(f32),
 ) -> Result<PipelineOutput, PipelineError> {
     match request.kind {
-        JobKind::Image => image::run(&request.input, &request.out_dir, &request.profile, progress),
+        JobKind::Image => image::run(request, progress),
         JobKind::Video => video::run(&request.input, &request.out_dir, &request.profile, progress),
     }
 }

@@ -1,0 +1,89 @@
+//! Static IIIF Image API 3.0, level 0: a tile pyramid and `info.json` laid out as files, so any
+//! static web server or S3 bucket serves them to a standard IIIF viewer with no image server.
+//!
+//! ```text
+//! iiif/info.json
+//! iiif/{x},{y},{w},{h}/{tw},{th}/0/default.jpg    tiles, for every scale factor
+//! iiif/full/{w},{h}/0/default.jpg                 whole-image sizes listed in `sizes`
+//! ```
+//!
+//! Scale factors are powers of two, down to the level where the image fits one tile; each level
+//! is made from the one above by a Lanczos3 halving. `info.json` promises exactly the files
+//! written: its `sizes` are the `full/` files, its `tiles` the tiled scale factors.
+
+use std::path::Path;
+
+use caravan_proto::exec::ExecOutput;
+use caravan_proto::{IiifProfile, OutputName};
+use image::RgbImage;
+use serde_json::json;
+
+use super::PipelineError;
+
+/// Writes the pyramid of `image` below `out_dir/iiif`; `id` is the image's IIIF base URI.
+pub fn write(
+    image: &RgbImage,
+    out_dir: &Path,
+    id: &str,
+    p: &IiifProfile,
+) -> Result<Vec<ExecOutput>, PipelineError> {
+    let encode = super::image::write_jpeg;
+    let (width, height) = image.dimensions();
+    let tile = p.tile_size.max(64);
+    let mut outputs = Vec::new();
+    let mut scale_factors = Vec::new();
+    let mut sizes = Vec::new();
+    let mut level = image.clone();
+    let mut factor = 1u32;
+    loop {
+        let (lw, lh) = level.dimensions();
+        scale_factors.push(factor);
+        let region = tile * factor;
+        for ty in (0..height).step_by(region as usize) {
+            for tx in (0..width).step_by(region as usize) {
+                let (rw, rh) = (region.min(width - tx), region.min(height - ty));
+                let (x, y) = (tx / factor, ty / factor);
+                let (sw, sh) = ((lw - x).min(tile), (lh - y).min(tile));
+                let crop = image::imageops::crop_imm(&level, x, y, sw, sh).to_image();
+                let name = format!("iiif/{tx},{ty},{rw},{rh}/{sw},{sh}/0/default.jpg");
+                outputs.push(encode(&crop, out_dir, &name, p.quality)?);
+            }
+        }
+        if lw.max(lh) <= p.max_full_size {
+            let name = format!("iiif/full/{lw},{lh}/0/default.jpg");
+            outputs.push(encode(&level, out_dir, &name, p.quality)?);
+            sizes.push(json!({ "width": lw, "height": lh }));
+        }
+        if lw <= tile && lh <= tile {
+            break;
+        }
+        level = super::image::resize_to(&level, lw.div_ceil(2), lh.div_ceil(2))?;
+        factor *= 2;
+    }
+    sizes.reverse();
+    let info = json!({
+        "@context": "http://iiif.io/api/image/3/context.json",
+        "id": id,
+        "type": "ImageService3",
+        "protocol": "http://iiif.io/api/image",
+        "profile": "level0",
+        "width": width,
+        "height": height,
+        "sizes": sizes,
+        "tiles": [{ "width": tile, "height": tile, "scaleFactors": scale_factors }],
+    });
+    let path = out_dir.join("iiif/info.json");
+    std::fs::write(
+        &path,
+        serde_json::to_vec_pretty(&info).expect("info.json serializes"),
+    )
+    .map_err(|source| PipelineError::Output { path, source })?;
+    outputs.push(ExecOutput {
+        name: OutputName::parse("iiif/info.json").expect("fixed output names are valid"),
+        media_type: "application/ld+json".into(),
+        width: Some(width),
+        height: Some(height),
+        duration_seconds: None,
+    });
+    Ok(outputs)
+}
