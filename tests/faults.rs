@@ -28,23 +28,10 @@ const GARAGE_PORT: &str = "3920";
 
 fn fault_garage_env() -> Vec<(String, String)> {
     let dir = repo().join("target/garage-faults");
-    let out = Command::new(repo().join("scripts/garage-dev.sh"))
-        .arg("start")
-        .env("CARAVAN_GARAGE_DIR", &dir)
-        .env("CARAVAN_GARAGE_PORT", GARAGE_PORT)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "could not start Garage: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.strip_prefix("export ")?.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
+    garage_env_at(&[
+        ("CARAVAN_GARAGE_DIR", dir.to_str().unwrap()),
+        ("CARAVAN_GARAGE_PORT", GARAGE_PORT),
+    ])
 }
 
 fn garage(command: &str) {
@@ -746,7 +733,7 @@ async fn row6_same_job_published_twice_concurrently() {
         profile: ProfileName::default_profile(),
         attempt: 1,
         source_name: None,
-        submitted_at: chrono_now(),
+        submitted_at: chrono::Utc::now(),
     };
     queue.publish_job(&job).await.unwrap();
     cluster.wait_for(&batch_id, Duration::from_secs(60));
@@ -782,19 +769,17 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
+/// A profiles file for one row's workers.
+fn profiles_file(text: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row7_hung_decode_is_killed_at_the_timeout() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let profiles = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        profiles.path(),
-        "[profiles.default]\nlimits = { timeout_seconds = 3 }\n",
-    )
-    .unwrap();
+    let profiles = profiles_file("[profiles.default]\nlimits = { timeout_seconds = 3 }\n");
     let profiles_path = profiles.path().display().to_string();
     let mut cluster = Cluster::new("7-timeout", &[("CARAVAN_PROFILES", &profiles_path)]).await;
     let batch = image_batch(3, (320, 240));
@@ -821,12 +806,8 @@ async fn row7_hung_decode_is_killed_at_the_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row8_hostile_corpus() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let profiles = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        profiles.path(),
-        "[profiles.default]\nlimits = { memory_mib = 1024, timeout_seconds = 60 }\n",
-    )
-    .unwrap();
+    let profiles =
+        profiles_file("[profiles.default]\nlimits = { memory_mib = 1024, timeout_seconds = 60 }\n");
     let profiles_path = profiles.path().display().to_string();
     let mut cluster = Cluster::new("8-hostile", &[("CARAVAN_PROFILES", &profiles_path)]).await;
     let dir = tempfile::tempdir().unwrap();

@@ -177,34 +177,24 @@ impl AmqpQueue {
             )
             .await
             .map_err(refused("declaring the dead-letter exchange"))?;
-        channel
-            .queue_declare(&t.dead_letter_queue(), durable_queue, quorum_args())
-            .await
-            .map_err(refused("declaring the dead-letter queue"))?;
-        channel
-            .queue_bind(
-                &t.dead_letter_queue(),
-                &t.dead_letter_exchange(),
-                "",
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(refused("binding the dead-letter queue"))?;
-        channel
-            .queue_declare(&t.dead_letter_watch_queue(), durable_queue, quorum_args())
-            .await
-            .map_err(refused("declaring the dead-letter watch queue"))?;
-        channel
-            .queue_bind(
-                &t.dead_letter_watch_queue(),
-                &t.dead_letter_exchange(),
-                "",
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(refused("binding the dead-letter watch queue"))?;
+        // A fanout: the dead-letter queue keeps every message for operators, the watch queue
+        // feeds the workers' failure recorder.
+        for queue in [t.dead_letter_queue(), t.dead_letter_watch_queue()] {
+            channel
+                .queue_declare(&queue, durable_queue, quorum_args())
+                .await
+                .map_err(refused("declaring a dead-letter queue"))?;
+            channel
+                .queue_bind(
+                    &queue,
+                    &t.dead_letter_exchange(),
+                    "",
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(refused("binding a dead-letter queue"))?;
+        }
 
         channel
             .exchange_declare(

@@ -209,27 +209,7 @@ async fn fail(ctx: &JobContext, job: &Job, handle: caravan_queue::DeliveryHandle
         (code, message)
     };
     error!(code, error = %message, "Job failed permanently");
-    let record = FailureRecord {
-        v: caravan_proto::PROTO_VERSION,
-        asset_id: job.asset_id.clone(),
-        profile: job.profile.clone(),
-        job_id: job.job_id,
-        code: code.clone(),
-        message: message.clone(),
-        attempt: job.attempt,
-        worker: ctx.config.name.clone(),
-        at: Utc::now(),
-    };
-    let body = serde_json::to_vec_pretty(&record).expect("failure records serialize");
-    if let Err(e) = ctx
-        .store
-        .put_bytes(
-            &keys::failure(&job.asset_id, &job.profile),
-            body,
-            "application/json",
-        )
-        .await
-    {
+    if let Err(e) = store_failure(ctx, job, &code, &message).await {
         warn!(error = %e, "Could not store the failure record; the event still carries the reason");
     }
     emit(
@@ -287,27 +267,7 @@ pub async fn record_dead_letter(ctx: &JobContext, delivery: JobDelivery) {
                 other => ("dead_lettered", format!("the broker dead-lettered the job ({other})")),
             };
             error!(job_id = %job.job_id, asset_id = %job.asset_id, code, "Recording a dead-lettered job");
-            let record = FailureRecord {
-                v: caravan_proto::PROTO_VERSION,
-                asset_id: job.asset_id.clone(),
-                profile: job.profile.clone(),
-                job_id: job.job_id,
-                code: code.to_owned(),
-                message: message.clone(),
-                attempt: job.attempt,
-                worker: ctx.config.name.clone(),
-                at: Utc::now(),
-            };
-            let body = serde_json::to_vec_pretty(&record).expect("failure records serialize");
-            if let Err(e) = ctx
-                .store
-                .put_bytes(
-                    &keys::failure(&job.asset_id, &job.profile),
-                    body,
-                    "application/json",
-                )
-                .await
-            {
+            if let Err(e) = store_failure(ctx, &job, code, &message).await {
                 warn!(error = %e, "Could not record a dead-lettered job; it will be redelivered to the recorder");
                 settle(delivery.handle.requeue().await);
                 return;
@@ -350,6 +310,32 @@ async fn last_holder(ctx: &JobContext, job: &Job) -> String {
         ),
         None => String::new(),
     }
+}
+
+/// Writes the failure record that `caravan status` reports for `job`.
+async fn store_failure(
+    ctx: &JobContext,
+    job: &Job,
+    code: &str,
+    message: &str,
+) -> Result<(), caravan_store::StoreError> {
+    let record = FailureRecord {
+        v: caravan_proto::PROTO_VERSION,
+        asset_id: job.asset_id.clone(),
+        profile: job.profile.clone(),
+        job_id: job.job_id,
+        code: code.to_owned(),
+        message: message.to_owned(),
+        attempt: job.attempt,
+        worker: ctx.config.name.clone(),
+        at: Utc::now(),
+    };
+    let body = serde_json::to_vec_pretty(&record).expect("failure records serialize");
+    let key = keys::failure(&job.asset_id, &job.profile);
+    ctx.store
+        .put_bytes(&key, body, "application/json")
+        .await
+        .map(|_| ())
 }
 
 fn settle(result: Result<(), caravan_queue::QueueError>) {
