@@ -97,8 +97,9 @@ pub struct WorkerArgs {
 
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
-    /// Folder of masters (searched recursively; files are recognised by content).
-    pub source: PathBuf,
+    /// Folder of masters (searched recursively; files are recognised by content), or
+    /// `s3://<bucket>/<prefix>` for masters already uploaded under a prefix of the bucket.
+    pub source: String,
     #[arg(long, env = "CARAVAN_PROFILE", default_value = "default")]
     pub profile: String,
     /// Return once the batch is published instead of waiting for it to finish.

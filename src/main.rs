@@ -87,8 +87,9 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 progress: !args.output.json,
                 retry_failed: args.retry_failed,
             };
+            let source = submission_source(&args.source, &store)?;
             let summary = tokio::select! {
-                s = caravan_scheduler::submit(&store, &queue, &args.source, &options) => s?,
+                s = caravan_scheduler::submit(&store, &queue, &source, &options) => s?,
                 _ = cancel.cancelled() => anyhow::bail!("interrupted; the published jobs go on, see `caravan status`"),
             };
             report(&summary, args.output.json, None);
@@ -108,6 +109,19 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(exit_code(&summary))
         }
         Command::ExecJob => unreachable!("handled before the runtime starts"),
+    }
+}
+
+/// A folder, or `s3://<bucket>/<prefix>` naming a prefix of the configured bucket.
+fn submission_source(arg: &str, store: &Store) -> anyhow::Result<caravan_scheduler::Source> {
+    let Some(rest) = arg.strip_prefix("s3://") else {
+        return Ok(caravan_scheduler::Source::Folder(arg.into()));
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    match store {
+        Store::S3(s3) if s3.bucket() == bucket => Ok(caravan_scheduler::Source::StorePrefix(prefix.to_owned())),
+        Store::S3(s3) => anyhow::bail!("{arg} is not in the configured bucket {:?}; masters must be in the bucket Caravan stores into", s3.bucket()),
+        Store::Local(_) => anyhow::bail!("{arg} needs the S3 store; unset --store-dir"),
     }
 }
 

@@ -145,3 +145,65 @@ async fn two_workers_process_a_batch_through_rabbitmq_and_s3() {
 
     workers.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_already_uploaded_under_a_bucket_prefix_can_be_submitted() {
+    require_rabbitmq();
+    let name = unique("e2e-prefix");
+    let mut envs = garage_env().clone();
+    envs.retain(|(k, _)| k != "CARAVAN_S3_BUCKET");
+    let scratch = tempfile::tempdir().unwrap();
+    envs.extend([
+        ("CARAVAN_S3_BUCKET".to_owned(), name.clone()),
+        ("CARAVAN_QUEUE_PREFIX".to_owned(), name.clone()),
+        (
+            "CARAVAN_SCRATCH_DIR".to_owned(),
+            scratch.path().display().to_string(),
+        ),
+    ]);
+    let config =
+        S3Config::from_env(|k| envs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap();
+    let s3 = S3Store::new(&config);
+    s3.ensure_bucket().await.unwrap();
+    let store = Store::S3(s3);
+    // A digitization station uploaded its masters straight into the bucket.
+    for entry in walkdir(sample_batch()) {
+        let relative = entry
+            .strip_prefix(sample_batch())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        store
+            .put_file(
+                &format!("incoming/{relative}"),
+                &entry,
+                "application/octet-stream",
+                &Default::default(),
+            )
+            .await
+            .unwrap();
+    }
+
+    let logs = tempfile::tempdir().unwrap();
+    let workers = Workers::start(1, &envs, logs.path());
+    let source = format!("s3://{name}/incoming/");
+    let first = run_json(&["submit", &source, "--json"], &envs);
+    check_first_run(&first);
+    check_receipts(&store, &first).await;
+    let second = run_json(&["submit", &source, "--json"], &envs);
+    check_second_run(&second);
+    workers.stop();
+}
+
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walkdir(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

@@ -9,7 +9,7 @@ use caravan_store::{LocalStore, Store};
 use caravan_worker::{Worker, WorkerConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::{submit, MasterMode, SchedulerError, SubmitOptions, Summary};
+use crate::{submit, MasterMode, SchedulerError, Source, SubmitOptions, Summary};
 
 /// Processes every file below `source` into the store at `out`, with `worker` settings.
 pub async fn run(
@@ -37,8 +37,9 @@ pub async fn run(
         progress,
         retry_failed,
     };
+    let source = Source::Folder(source.to_owned());
     let result = tokio::select! {
-        result = submit(&store, &queue, source, &options) => result,
+        result = submit(&store, &queue, &source, &options) => result,
         _ = cancel.cancelled() => Err(SchedulerError::Queue(caravan_queue::QueueError::Closed)),
     };
     memory.close();

@@ -25,7 +25,7 @@ pub mod submit;
 
 pub use error::SchedulerError;
 pub use status::Summary;
-pub use submit::{submit, MasterMode, SubmitOptions};
+pub use submit::{submit, MasterMode, Source, SubmitOptions};
 
 #[cfg(test)]
 mod tests;

@@ -54,6 +54,63 @@ pub async fn scan(
     Ok(results)
 }
 
+/// Every object below `prefix` in the store (masters uploaded straight into the bucket, e.g. by
+/// a digitization station): each is streamed to a temporary file, recognised and hashed, and
+/// stored as `masters/<sha256>` if the store does not have it yet. One master is on local disk
+/// at a time. Hidden objects (a last segment starting with `.`) are left out.
+pub async fn scan_store(
+    store: &caravan_store::Store,
+    prefix: &str,
+    mut on_file: impl FnMut(&ScannedFile),
+) -> Result<Vec<ScannedFile>, SchedulerError> {
+    let objects = store.list(prefix).await?;
+    let scratch =
+        std::env::temp_dir().join(format!("caravan-submit-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&scratch).map_err(|source| SchedulerError::Source {
+        path: scratch.clone(),
+        source,
+    })?;
+    let result = async {
+        let mut results = Vec::with_capacity(objects.len());
+        for (key, _) in objects {
+            let relative = key
+                .strip_prefix(prefix)
+                .unwrap_or(&key)
+                .trim_start_matches('/')
+                .to_owned();
+            if relative.is_empty()
+                || relative
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|n| n.starts_with('.'))
+            {
+                continue;
+            }
+            let path = scratch.join("master");
+            store.get_to_file(&key, &path).await?;
+            let examined_path = path.clone();
+            let file = tokio::task::spawn_blocking(move || examine(relative, examined_path))
+                .await
+                .expect("examining a file does not panic");
+            if let ScanOutcome::Media { asset_id, sniffed } = &file.outcome {
+                let master = caravan_proto::keys::master(asset_id);
+                if store.size_of(&master).await? != Some(file.size) {
+                    store
+                        .put_file(&master, &path, sniffed.media_type, &Default::default())
+                        .await?;
+                }
+            }
+            let _ = std::fs::remove_file(&path);
+            on_file(&file);
+            results.push(file);
+        }
+        Ok(results)
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
 fn list_files(root: &Path) -> Result<Vec<(String, PathBuf)>, SchedulerError> {
     let meta = std::fs::metadata(root).map_err(|source| SchedulerError::Source {
         path: root.to_owned(),

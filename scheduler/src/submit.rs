@@ -1,8 +1,6 @@
 //! `caravan submit`: one job per new asset of a folder, a batch index, and (optionally) the
 //! wait until every job has ended.
 
-use std::path::Path;
-
 use caravan_proto::{
     keys, BatchEntry, BatchId, BatchIndex, Disposition, FailureRecord, Job, MasterLocation,
     ProfileName,
@@ -15,6 +13,15 @@ use tracing::info;
 use crate::scan::{scan, ScanOutcome};
 use crate::status::{summarize, Summary};
 use crate::{follow, SchedulerError};
+
+/// What a batch is made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A folder on this machine, searched recursively.
+    Folder(std::path::PathBuf),
+    /// Objects below a key prefix in the store (masters uploaded there directly).
+    StorePrefix(String),
+}
 
 /// How workers get at the masters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,17 +44,13 @@ pub struct SubmitOptions {
     pub retry_failed: bool,
 }
 
-/// Submits every file below `source` and returns the batch's summary.
+/// Submits every file of `source` and returns the batch's summary.
 pub async fn submit(
     store: &Store,
     queue: &Queue,
-    source: &Path,
+    source: &Source,
     options: &SubmitOptions,
 ) -> Result<Summary, SchedulerError> {
-    let source = std::fs::canonicalize(source).map_err(|e| SchedulerError::Source {
-        path: source.to_owned(),
-        source: e,
-    })?;
     let batch_id = BatchId::generate();
     let bar = if options.progress {
         ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
@@ -55,12 +58,35 @@ pub async fn submit(
         ProgressBar::hidden()
     };
     bar.set_message("hashing masters");
-    let files = scan(&source, |f| {
+    let on_file = |f: &crate::scan::ScannedFile| {
         bar.inc(1);
         bar.set_message(f.source_name.clone());
-    })
-    .await?;
-    info!(batch_id = %batch_id, files = files.len(), source = %source.display(), "Scanned submission");
+    };
+    let (files, described) = match source {
+        Source::Folder(dir) => {
+            let dir = std::fs::canonicalize(dir).map_err(|e| SchedulerError::Source {
+                path: dir.clone(),
+                source: e,
+            })?;
+            (scan(&dir, on_file).await?, dir.display().to_string())
+        }
+        Source::StorePrefix(prefix) => {
+            if options.masters == MasterMode::InPlace {
+                return Err(SchedulerError::Source {
+                    path: prefix.into(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "a store prefix needs masters in the store",
+                    ),
+                });
+            }
+            (
+                crate::scan::scan_store(store, prefix.as_str(), on_file).await?,
+                format!("{} (prefix {prefix})", store.describe()),
+            )
+        }
+    };
+    info!(batch_id = %batch_id, files = files.len(), source = %described, "Scanned submission");
 
     // Subscribe before publishing, so no event of this batch is missed.
     let events = queue.subscribe_events(&batch_id).await?;
@@ -158,7 +184,7 @@ pub async fn submit(
     let index = BatchIndex {
         v: caravan_proto::PROTO_VERSION,
         batch_id: batch_id.clone(),
-        source: source.display().to_string(),
+        source: described,
         profile: options.profile.clone(),
         created_at: chrono::Utc::now(),
         entries,

@@ -112,6 +112,15 @@ impl Store {
         }
     }
 
+    /// Every object below `prefix` (a key prefix, e.g. `incoming/2026/`), with its size, in key
+    /// order.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        match self {
+            Store::Local(s) => s.list(prefix).await,
+            Store::S3(s) => s.list(prefix).await,
+        }
+    }
+
     /// Removes an object; removing a missing object is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self {

@@ -170,6 +170,44 @@ impl LocalStore {
         }
     }
 
+    pub(crate) async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let root = self.root.clone();
+        let prefix = prefix.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            let mut stack = vec![root.clone()];
+            while let Some(dir) = stack.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(StoreError::io(&dir, e)),
+                };
+                for entry in entries {
+                    let entry = entry.map_err(|e| StoreError::io(&dir, e))?;
+                    let path = entry.path();
+                    let meta = entry.metadata().map_err(|e| StoreError::io(&path, e))?;
+                    if meta.is_dir() {
+                        stack.push(path);
+                        continue;
+                    }
+                    let Ok(rel) = path.strip_prefix(&root) else {
+                        continue;
+                    };
+                    let key = rel
+                        .to_string_lossy()
+                        .replace(std::path::MAIN_SEPARATOR, "/");
+                    if key.starts_with(&prefix) && !key.ends_with(".partial") {
+                        found.push((key, meta.len()));
+                    }
+                }
+            }
+            found.sort();
+            Ok(found)
+        })
+        .await
+        .expect("listing does not panic")
+    }
+
     pub(crate) async fn delete(&self, key: &str) -> Result<(), StoreError> {
         let path = self.path_of(key)?;
         match fs::remove_file(&path).await {

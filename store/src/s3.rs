@@ -130,6 +130,36 @@ impl S3Store {
         self.target.clone()
     }
 
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub(crate) async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut found = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| self.classify(e, "list_objects_v2", prefix))?;
+            for object in page.contents() {
+                if let Some(key) = object.key() {
+                    found.push((key.to_owned(), object.size().unwrap_or(0).max(0) as u64));
+                }
+            }
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated().unwrap_or(false) => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
     /// Creates the bucket if it does not exist yet (for first set-up and tests).
     pub async fn ensure_bucket(&self) -> Result<(), StoreError> {
         match self.client.head_bucket().bucket(&self.bucket).send().await {
