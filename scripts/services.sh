@@ -10,4 +10,7 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
   for _ in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && break; sleep 1; done
   rabbitmqctl await_startup >/dev/null
 fi
+# RabbitMQ < 3.12 ignores the job queues' x-consumer-timeout and applies its global 30-minute
+# consumer timeout, which would hand a long transcode to a second worker: raise it (5 h).
+rabbitmqctl eval 'application:set_env(rabbit, consumer_timeout, 18000000).' >/dev/null 2>&1 || true
 scripts/garage-dev.sh start
