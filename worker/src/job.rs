@@ -75,7 +75,7 @@ async fn process_job(
     }
 
     let lease = if ctx.config.leases {
-        match lease::acquire(&ctx, &job, previous_deliveries).await {
+        match lease::acquire(&ctx, &job).await {
             Ok(Acquired::Lease(lease)) => Some(lease),
             Ok(Acquired::Committed) => {
                 info!("Another delivery committed this asset; acknowledging without work");
@@ -92,7 +92,15 @@ async fn process_job(
     } else {
         None
     };
-    process_leased(&ctx, &job, handle, previous_deliveries, receipt_key).await;
+    process_leased(
+        &ctx,
+        &job,
+        handle,
+        previous_deliveries,
+        receipt_key,
+        lease.as_ref(),
+    )
+    .await;
     if let Some(lease) = lease {
         lease.release(&ctx).await;
     }
@@ -104,6 +112,7 @@ async fn process_leased(
     handle: caravan_queue::DeliveryHandle,
     previous_deliveries: u32,
     receipt_key: String,
+    lease: Option<&lease::Lease>,
 ) {
     let (ctx, job) = (ctx.clone(), job.clone());
     info!(previous_deliveries, "Job started");
@@ -116,7 +125,7 @@ async fn process_leased(
     )
     .await;
     let started_at = Utc::now();
-    match run(&ctx, &job, started_at).await {
+    match run(&ctx, &job, started_at, lease).await {
         Ok(Outcome::AlreadyCommitted) => {
             let skipped = EventBody::Succeeded {
                 receipt_key,
@@ -368,7 +377,7 @@ fn event(ctx: &JobContext, job: &Job, body: EventBody) -> JobEvent {
 /// How a successful run ended.
 enum Outcome {
     Committed,
-    /// A concurrent delivery of the same asset wrote the receipt first.
+    /// A concurrent delivery of the same asset wrote the receipt first, or holds the asset now.
     AlreadyCommitted,
 }
 
@@ -376,6 +385,7 @@ async fn run(
     ctx: &JobContext,
     job: &Job,
     started_at: chrono::DateTime<Utc>,
+    lease: Option<&lease::Lease>,
 ) -> Result<Outcome, JobError> {
     let profile = ctx
         .config
@@ -475,6 +485,12 @@ async fn run(
         std::process::abort();
     }
     let body = serde_json::to_vec_pretty(&receipt).expect("receipts serialize");
+    if let Some(lease) = lease {
+        if !lease.still_held(ctx).await? {
+            info!("Another worker took this asset over while we were silent; it commits, we stand down");
+            return Ok(Outcome::AlreadyCommitted);
+        }
+    }
     // The commit point: written only now that every output it lists is stored, and only once.
     let receipt_key = keys::receipt(&job.asset_id, &job.profile);
     if !ctx

@@ -4,11 +4,15 @@
 //! S3-compatible servers do not all honour conditional writes, so the lease is built from plain
 //! writes: read the claim; if nobody fresh holds it, write ours, wait a moment and read it back.
 //! Of two workers that both wrote, both read the last write, so one proceeds. The holder
-//! refreshes its claim while it works and deletes it at the end; a claim not refreshed for
-//! [`STALE_AFTER`] belongs to a dead worker. A redelivery of the very job a claim names means
-//! its holder's connection died (the broker redelivers only then), so it takes over at once.
+//! refreshes its claim every [`REFRESH_EVERY`] while it works and deletes it at the end. A
+//! waiter takes over a claim only after watching it stay unchanged for [`STALE_AFTER`] on its own
+//! clock (so clock skew between hosts does not matter): its holder is dead. A redelivery alone
+//! proves nothing — after a broker restart the holder is alive and still working. Before it
+//! commits, the holder checks the claim is still its own ([`Lease::still_held`]).
 
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use caravan_proto::{keys, Claim, Job};
 use chrono::Utc;
@@ -19,14 +23,15 @@ use crate::job::JobContext;
 use crate::JobError;
 
 const SETTLE: Duration = Duration::from_millis(300);
-const REFRESH_EVERY: Duration = Duration::from_secs(10);
-const STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
-const POLL_EVERY: Duration = Duration::from_secs(2);
+const REFRESH_EVERY: Duration = Duration::from_secs(3);
+const STALE_AFTER: Duration = Duration::from_secs(9);
+const POLL_EVERY: Duration = Duration::from_secs(1);
 
 /// A held lease; refreshed until released.
 #[derive(Debug)]
 pub(crate) struct Lease {
     key: String,
+    token: Uuid,
     refresher: JoinHandle<()>,
 }
 
@@ -38,29 +43,35 @@ pub(crate) enum Acquired {
 }
 
 /// Takes the lease on `job`'s asset, waiting while another live worker holds it.
-pub(crate) async fn acquire(
-    ctx: &JobContext,
-    job: &Job,
-    previous_deliveries: u32,
-) -> Result<Acquired, JobError> {
+pub(crate) async fn acquire(ctx: &JobContext, job: &Job) -> Result<Acquired, JobError> {
     let key = keys::claim(&job.asset_id, &job.profile);
     let receipt = keys::receipt(&job.asset_id, &job.profile);
     let token = Uuid::new_v4();
+    // The other holder's claim as last seen, and since when (on this worker's clock).
+    let mut watched: Option<(Claim, Instant)> = None;
     loop {
         let held_by_other = match read(ctx, &key).await? {
-            Some(claim) => {
-                let fresh = Utc::now() - claim.refreshed_at < STALE_AFTER;
-                let holder_died = claim.job_id == job.job_id && previous_deliveries > 0;
-                claim.token != token && fresh && !holder_died
+            Some(claim) if claim.token != token => {
+                let unchanged_since = match &watched {
+                    Some((seen, since)) if *seen == claim => *since,
+                    _ => Instant::now(),
+                };
+                let alive = unchanged_since.elapsed() < STALE_AFTER;
+                watched = Some((claim, unchanged_since));
+                alive
             }
-            None => false,
+            _ => false,
         };
         if !held_by_other {
             write(ctx, &key, token, job).await?;
             tokio::time::sleep(SETTLE).await;
             if read(ctx, &key).await?.is_some_and(|c| c.token == token) {
                 let refresher = tokio::spawn(refresh(ctx.clone(), key.clone(), token, job.clone()));
-                return Ok(Acquired::Lease(Lease { key, refresher }));
+                return Ok(Acquired::Lease(Lease {
+                    key,
+                    token,
+                    refresher,
+                }));
             }
         }
         tracing::info!("Another worker holds this asset; waiting for its receipt");
@@ -75,9 +86,19 @@ pub(crate) async fn acquire(
 }
 
 impl Lease {
-    /// Stops refreshing and removes the claim.
+    /// Whether the claim is still this lease's (nobody took it over as stale).
+    pub(crate) async fn still_held(&self, ctx: &JobContext) -> Result<bool, JobError> {
+        Ok(read(ctx, &self.key)
+            .await?
+            .is_some_and(|c| c.token == self.token))
+    }
+
+    /// Stops refreshing and removes the claim, if it is still ours.
     pub(crate) async fn release(self, ctx: &JobContext) {
         self.refresher.abort();
+        if !matches!(self.still_held(ctx).await, Ok(true)) {
+            return;
+        }
         if let Err(e) = ctx.store.delete(&self.key).await {
             tracing::warn!(error = %e, "Could not remove a claim; it goes stale on its own");
         }
