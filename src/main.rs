@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use caravan_proto::{BatchId, ProfileName, Topology};
-use caravan_queue::{AmqpConfig, AmqpQueue, Queue};
+use caravan_queue::{redact_url, AmqpConfig, AmqpQueue, Queue};
 use caravan_scheduler::{status, Summary};
 use caravan_store::{LocalStore, S3Config, S3Store, Store};
 use caravan_worker::{Isolation, ProfileSet, Worker, WorkerConfig};
@@ -73,13 +73,18 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 Err(_) => None,
             };
             let store = open_store(&args.store).await?;
-            let queue = open_queue(&args.broker, &config.name).await?;
+            // A worker waits for its broker (started first, restarted, briefly unreachable);
+            // a scheduler command reports the problem instead.
+            let queue = tokio::select! {
+                q = open_queue(&args.broker, &config.name, Wait::UntilReachable) => q?,
+                _ = cancel.cancelled() => return Ok(ExitCode::SUCCESS),
+            };
             Worker::new(store, queue, config).run(cancel).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Submit(args) => {
             let store = open_store(&args.store).await?;
-            let queue = open_queue(&args.broker, "caravan-submit").await?;
+            let queue = open_queue(&args.broker, "caravan-submit", Wait::No).await?;
             let options = caravan_scheduler::SubmitOptions {
                 profile: ProfileName::parse(&args.profile)?,
                 masters: caravan_scheduler::MasterMode::Upload,
@@ -159,7 +164,13 @@ async fn open_store(args: &StoreArgs) -> anyhow::Result<Store> {
     Ok(Store::S3(store))
 }
 
-async fn open_queue(args: &BrokerArgs, name: &str) -> anyhow::Result<Queue> {
+#[derive(PartialEq)]
+enum Wait {
+    No,
+    UntilReachable,
+}
+
+async fn open_queue(args: &BrokerArgs, name: &str, wait: Wait) -> anyhow::Result<Queue> {
     let config = AmqpConfig {
         url: args.amqp_url.clone(),
         topology: Topology::new(&args.queue_prefix)?,
@@ -167,7 +178,19 @@ async fn open_queue(args: &BrokerArgs, name: &str) -> anyhow::Result<Queue> {
         consumer_timeout_ms: args.consumer_timeout_minutes.saturating_mul(60_000),
         connection_name: name.to_owned(),
     };
-    Ok(Queue::Amqp(AmqpQueue::connect(config).await?))
+    tracing::info!(broker = %redact_url(&config.url), prefix = %args.queue_prefix, "Connecting to RabbitMQ");
+    let mut delay = std::time::Duration::from_secs(1);
+    loop {
+        match AmqpQueue::connect(config.clone()).await {
+            Ok(queue) => return Ok(Queue::Amqp(queue)),
+            Err(e) if e.is_retryable() && wait == Wait::UntilReachable => {
+                tracing::warn!(error = %e, retry_in_s = delay.as_secs(), "RabbitMQ is not answering; the worker waits for it");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(30));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn report(summary: &Summary, json: bool, out: Option<&std::path::Path>) {

@@ -84,26 +84,49 @@ impl Drop for Workers {
     }
 }
 
+/// One test's own bucket, queue prefix and scratch folder on the shared RabbitMQ and Garage.
+struct Run {
+    name: String,
+    envs: Vec<(String, String)>,
+    store: Store,
+    _scratch: tempfile::TempDir,
+}
+
+impl Run {
+    async fn new(label: &str) -> Self {
+        require_rabbitmq();
+        let name = unique(label);
+        let mut envs = garage_env().clone();
+        envs.retain(|(k, _)| k != "CARAVAN_S3_BUCKET");
+        let scratch = tempfile::tempdir().unwrap();
+        envs.extend([
+            ("CARAVAN_S3_BUCKET".to_owned(), name.clone()),
+            ("CARAVAN_QUEUE_PREFIX".to_owned(), name.clone()),
+            (
+                "CARAVAN_SCRATCH_DIR".to_owned(),
+                scratch.path().display().to_string(),
+            ),
+        ]);
+        let setting = |k: &str| envs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let s3 = S3Store::new(&S3Config::from_env(setting).unwrap());
+        s3.ensure_bucket().await.unwrap();
+        Self {
+            name,
+            envs,
+            store: Store::S3(s3),
+            _scratch: scratch,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_process_a_batch_through_rabbitmq_and_s3() {
-    require_rabbitmq();
-    let name = unique("e2e");
-    let mut envs = garage_env().clone();
-    envs.retain(|(k, _)| k != "CARAVAN_S3_BUCKET");
-    let scratch = tempfile::tempdir().unwrap();
-    envs.extend([
-        ("CARAVAN_S3_BUCKET".to_owned(), name.clone()),
-        ("CARAVAN_QUEUE_PREFIX".to_owned(), name.clone()),
-        (
-            "CARAVAN_SCRATCH_DIR".to_owned(),
-            scratch.path().display().to_string(),
-        ),
-    ]);
-    let config =
-        S3Config::from_env(|k| envs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap();
-    let s3 = S3Store::new(&config);
-    s3.ensure_bucket().await.unwrap();
-    let store = Store::S3(s3);
+    let Run {
+        envs,
+        store,
+        _scratch,
+        ..
+    } = Run::new("e2e").await;
 
     let logs = tempfile::tempdir().unwrap();
     let workers = Workers::start(2, &envs, logs.path());
@@ -148,24 +171,12 @@ async fn two_workers_process_a_batch_through_rabbitmq_and_s3() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_already_uploaded_under_a_bucket_prefix_can_be_submitted() {
-    require_rabbitmq();
-    let name = unique("e2e-prefix");
-    let mut envs = garage_env().clone();
-    envs.retain(|(k, _)| k != "CARAVAN_S3_BUCKET");
-    let scratch = tempfile::tempdir().unwrap();
-    envs.extend([
-        ("CARAVAN_S3_BUCKET".to_owned(), name.clone()),
-        ("CARAVAN_QUEUE_PREFIX".to_owned(), name.clone()),
-        (
-            "CARAVAN_SCRATCH_DIR".to_owned(),
-            scratch.path().display().to_string(),
-        ),
-    ]);
-    let config =
-        S3Config::from_env(|k| envs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap();
-    let s3 = S3Store::new(&config);
-    s3.ensure_bucket().await.unwrap();
-    let store = Store::S3(s3);
+    let Run {
+        name,
+        envs,
+        store,
+        _scratch,
+    } = Run::new("e2e-prefix").await;
     // A digitization station uploaded its masters straight into the bucket.
     for entry in walkdir(sample_batch()) {
         let relative = entry

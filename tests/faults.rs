@@ -163,11 +163,11 @@ impl Cluster {
     fn wait_for(&self, batch: &str, limit: Duration) -> Value {
         let deadline = Instant::now() + limit;
         loop {
-            let out = caravan()
+            let mut status = caravan();
+            status
                 .args(["status", batch, "--json"])
-                .envs(self.envs.iter().map(|(k, v)| (k, v)))
-                .output()
-                .unwrap();
+                .envs(self.envs.iter().map(|(k, v)| (k, v)));
+            let out = output_within(status, Duration::from_secs(120));
             if let Ok(summary) = serde_json::from_slice::<Value>(&out.stdout) {
                 if summary["pending"].as_array().is_some_and(|p| p.is_empty()) {
                     return summary;
@@ -557,6 +557,12 @@ async fn row3_restart_rabbitmq_during_publishing_and_processing() {
         .status()
         .unwrap();
     assert!(stop.success() && start.success());
+    // Later rows need an answering broker, not just an open port.
+    let ready = Command::new("timeout")
+        .args(["120", "rabbitmqctl", "-q", "await_startup"])
+        .status()
+        .unwrap();
+    assert!(ready.success(), "RabbitMQ did not finish starting");
     let summary = submit.join().unwrap();
     let t = cluster
         .tally(

@@ -33,12 +33,22 @@ impl Default for Profile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ImageProfile {
-    /// Long edge of the access JPEG in pixels; smaller masters are not enlarged.
+    /// Long edge of the access copy (`access.jpg`, `access.webp`) in pixels; smaller masters
+    /// are not enlarged.
     pub access_long_edge: u32,
+    /// Further access sizes (long edges), each written as `access-<edge>.jpg` (and `.webp`).
+    pub access_extra_sizes: Vec<u32>,
     pub access_quality: u8,
-    /// Long edge of the thumbnail in pixels.
+    /// Long edge of the thumbnail (`thumb.jpg`) in pixels.
     pub thumbnail_long_edge: u32,
+    /// Further thumbnail sizes, each written as `thumb-<edge>.jpg`.
+    pub thumbnail_extra_sizes: Vec<u32>,
     pub thumbnail_quality: u8,
+    /// Progressive JPEGs: a coarse whole image first, useful on slow links.
+    pub progressive: bool,
+    /// A lossy WebP beside every access JPEG (smaller at the same visual quality).
+    pub webp: bool,
+    pub webp_quality: u8,
     /// Static IIIF Image API 3.0 level-0 tiles.
     pub iiif: IiifProfile,
 }
@@ -74,9 +84,14 @@ impl Default for ImageProfile {
     fn default() -> Self {
         Self {
             access_long_edge: 2048,
+            access_extra_sizes: vec![1024],
             access_quality: 85,
             thumbnail_long_edge: 256,
+            thumbnail_extra_sizes: Vec::new(),
             thumbnail_quality: 80,
+            progressive: true,
+            webp: true,
+            webp_quality: 80,
             iiif: IiifProfile::default(),
         }
     }

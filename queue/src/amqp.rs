@@ -110,19 +110,34 @@ impl AmqpQueue {
         redact_url(&self.inner.config.url)
     }
 
-    fn unavailable(&self, e: lapin::Error) -> QueueError {
-        QueueError::Unavailable {
-            target: self.target(),
-            detail: e.to_string(),
-        }
-    }
-
     async fn open_connection(&self) -> Result<Connection, QueueError> {
         let properties = ConnectionProperties::default()
             .with_connection_name(LongString::from(self.inner.config.connection_name.clone()));
-        Connection::connect(&self.inner.config.url, properties)
-            .await
-            .map_err(|e| self.unavailable(e))
+        self.answer(
+            "connecting",
+            Connection::connect(&self.inner.config.url, properties),
+        )
+        .await
+    }
+
+    /// Waits for one broker round-trip, at most [`BROKER_TIMEOUT`]: a broker that accepts TCP
+    /// but never answers (stuck, overloaded, half-restarted) must not hang a worker or a
+    /// scheduler. A timeout is an `Unavailable` error, so callers reconnect and retry.
+    async fn answer<T>(
+        &self,
+        what: &'static str,
+        call: impl std::future::Future<Output = lapin::Result<T>>,
+    ) -> Result<T, QueueError> {
+        within(what, &self.target(), call).await
+    }
+
+    /// Drops the shared publishing connection, so the next publish opens a fresh one (after a
+    /// timeout the old one may still look connected).
+    async fn forget_publisher(&self) {
+        if let Some(live) = self.inner.live.lock().await.take() {
+            let closing = live.connection.close(0, "reconnecting");
+            let _ = tokio::time::timeout(Duration::from_secs(2), closing).await;
+        }
     }
 
     /// The shared publishing channel, reconnecting if the connection was lost.
@@ -134,14 +149,14 @@ impl AmqpQueue {
             }
         }
         let connection = self.open_connection().await?;
-        let publisher = connection
-            .create_channel()
-            .await
-            .map_err(|e| self.unavailable(e))?;
-        publisher
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(|e| self.unavailable(e))?;
+        let publisher = self
+            .answer("opening a channel", connection.create_channel())
+            .await?;
+        self.answer(
+            "enabling publisher confirms",
+            publisher.confirm_select(ConfirmSelectOptions::default()),
+        )
+        .await?;
         self.declare(&publisher).await?;
         *live = Some(Live {
             connection,
@@ -150,8 +165,19 @@ impl AmqpQueue {
         Ok(publisher)
     }
 
-    /// Declares exchanges and queues; idempotent.
+    /// Declares exchanges and queues; idempotent. Bounded as a whole by [`BROKER_TIMEOUT`].
     async fn declare(&self, channel: &Channel) -> Result<(), QueueError> {
+        match tokio::time::timeout(BROKER_TIMEOUT, self.declare_unbounded(channel)).await {
+            Ok(result) => result,
+            Err(_) => Err(self.timed_out("declaring the topology")),
+        }
+    }
+
+    fn timed_out(&self, what: &str) -> QueueError {
+        timed_out(what, &self.target())
+    }
+
+    async fn declare_unbounded(&self, channel: &Channel) -> Result<(), QueueError> {
         let t = self.topology();
         let durable_exchange = ExchangeDeclareOptions {
             durable: true,
@@ -301,12 +327,22 @@ impl AmqpQueue {
             mandatory: true,
             ..Default::default()
         };
-        let confirm = channel
-            .basic_publish(exchange, routing_key, options, payload, properties)
+        let publish = async {
+            channel
+                .basic_publish(exchange, routing_key, options, payload, properties)
+                .await?
+                .await
+        };
+        let confirm = match self
+            .answer("waiting for a publisher confirm", publish)
             .await
-            .map_err(|e| self.unavailable(e))?
-            .await
-            .map_err(|e| self.unavailable(e))?;
+        {
+            Ok(confirm) => confirm,
+            Err(e) => {
+                self.forget_publisher().await;
+                return Err(e);
+            }
+        };
         let destination = || format!("{exchange}/{routing_key}");
         match confirm {
             Confirmation::Ack(None) => Ok(()),
@@ -365,28 +401,30 @@ impl AmqpQueue {
         // A dedicated connection for consuming, so a publisher reconnect never cancels consumers
         // and a lost consumer connection is seen by the consumer loop.
         let connection = self.open_connection().await?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| self.unavailable(e))?;
+        let channel = self
+            .answer("opening a channel", connection.create_channel())
+            .await?;
         self.declare(&channel).await?;
-        channel
-            .basic_qos(prefetch.max(1), BasicQosOptions::default())
-            .await
-            .map_err(|e| self.unavailable(e))?;
+        self.answer(
+            "setting the prefetch",
+            channel.basic_qos(prefetch.max(1), BasicQosOptions::default()),
+        )
+        .await?;
         let mut consumers = Vec::new();
         let mut tags = Vec::new();
         for kind in kinds {
             let tag = format!("{}-{}", self.inner.config.connection_name, kind);
-            let consumer = channel
-                .basic_consume(
-                    &self.topology().job_queue(*kind),
-                    &tag,
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
+            let consumer = self
+                .answer(
+                    "starting a consumer",
+                    channel.basic_consume(
+                        &self.topology().job_queue(*kind),
+                        &tag,
+                        BasicConsumeOptions::default(),
+                        FieldTable::default(),
+                    ),
                 )
-                .await
-                .map_err(|e| self.unavailable(e))?;
+                .await?;
             consumers.push(consumer);
             tags.push(tag);
         }
@@ -402,25 +440,27 @@ impl AmqpQueue {
     /// Consumes the dead-letter watch queue (see [`Topology::dead_letter_watch_queue`]).
     pub(crate) async fn consume_dead_letters(&self) -> Result<AmqpJobStream, QueueError> {
         let connection = self.open_connection().await?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| self.unavailable(e))?;
+        let channel = self
+            .answer("opening a channel", connection.create_channel())
+            .await?;
         self.declare(&channel).await?;
-        channel
-            .basic_qos(16, BasicQosOptions::default())
-            .await
-            .map_err(|e| self.unavailable(e))?;
+        self.answer(
+            "setting the prefetch",
+            channel.basic_qos(16, BasicQosOptions::default()),
+        )
+        .await?;
         let tag = format!("{}-dead-letters", self.inner.config.connection_name);
-        let consumer = channel
-            .basic_consume(
-                &self.topology().dead_letter_watch_queue(),
-                &tag,
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
+        let consumer = self
+            .answer(
+                "starting a consumer",
+                channel.basic_consume(
+                    &self.topology().dead_letter_watch_queue(),
+                    &tag,
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                ),
             )
-            .await
-            .map_err(|e| self.unavailable(e))?;
+            .await?;
         Ok(AmqpJobStream {
             consumers: select_all(vec![consumer]),
             tags: vec![tag],
@@ -435,10 +475,9 @@ impl AmqpQueue {
         batch: &BatchId,
     ) -> Result<AmqpEventStream, QueueError> {
         let connection = self.open_connection().await?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| self.unavailable(e))?;
+        let channel = self
+            .answer("opening a channel", connection.create_channel())
+            .await?;
         let t = self.topology();
         let mut args = FieldTable::default();
         // A week without a consumer: the scheduler is not coming back for these events.
@@ -447,45 +486,50 @@ impl AmqpQueue {
             AMQPValue::LongInt(7 * 24 * 3600 * 1000),
         );
         let queue = t.events_queue(batch);
-        channel
-            .queue_declare(
-                &queue,
-                QueueDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                args,
-            )
+        let declare = channel.queue_declare(
+            &queue,
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            args,
+        );
+        tokio::time::timeout(BROKER_TIMEOUT, declare)
             .await
+            .map_err(|_| self.timed_out("declaring the events queue"))?
             .map_err(|e| QueueError::Refused {
                 operation: "declaring the events queue",
                 detail: e.to_string(),
             })?;
-        channel
-            .queue_bind(
-                &queue,
-                &t.events_exchange(),
-                batch.as_str(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
+        let exchange = t.events_exchange();
+        let bind = channel.queue_bind(
+            &queue,
+            &exchange,
+            batch.as_str(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        );
+        tokio::time::timeout(BROKER_TIMEOUT, bind)
             .await
+            .map_err(|_| self.timed_out("binding the events queue"))?
             .map_err(|e| QueueError::Refused {
                 operation: "binding the events queue",
                 detail: e.to_string(),
             })?;
-        let consumer = channel
-            .basic_consume(
-                &queue,
-                "caravan-scheduler",
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
+        let consumer = self
+            .answer(
+                "starting the events consumer",
+                channel.basic_consume(
+                    &queue,
+                    "caravan-scheduler",
+                    BasicConsumeOptions {
+                        no_ack: true,
+                        ..Default::default()
+                    },
+                    FieldTable::default(),
+                ),
             )
-            .await
-            .map_err(|e| self.unavailable(e))?;
+            .await?;
         Ok(AmqpEventStream {
             consumer,
             target: self.target(),
@@ -495,14 +539,13 @@ impl AmqpQueue {
 
     pub(crate) async fn delete_events_queue(&self, batch: &BatchId) -> Result<(), QueueError> {
         let channel = self.publisher().await?;
-        channel
-            .queue_delete(
-                &self.topology().events_queue(batch),
-                QueueDeleteOptions::default(),
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| self.unavailable(e))
+        let queue = self.topology().events_queue(batch);
+        self.answer(
+            "deleting the events queue",
+            channel.queue_delete(&queue, QueueDeleteOptions::default()),
+        )
+        .await
+        .map(|_| ())
     }
 }
 
@@ -588,10 +631,13 @@ impl AmqpJobStream {
     /// deliveries already sent but not taken go back when the connection closes.
     pub(crate) async fn stop(&self) {
         for tag in &self.tags {
-            let cancelled = self
-                .channel
-                .basic_cancel(tag, lapin::options::BasicCancelOptions::default())
-                .await;
+            let cancelled = within(
+                "cancelling a consumer",
+                &self.target,
+                self.channel
+                    .basic_cancel(tag, lapin::options::BasicCancelOptions::default()),
+            )
+            .await;
             if let Err(e) = cancelled {
                 tracing::warn!(error = %e, tag, "Could not cancel a consumer");
             }
@@ -634,27 +680,48 @@ impl AmqpEventStream {
     }
 }
 
-/// How long a settle may wait for the broker; past it the connection is taken as lost (the
+/// How long any one broker round-trip (connect, declare, publish confirm, settle, cancel) may
+/// take; past it the connection is taken as lost and the caller reconnects (for a settle, the
 /// broker then redelivers the message).
-const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+const BROKER_TIMEOUT: Duration = Duration::from_secs(30);
 
-async fn bounded(
-    settle: impl std::future::Future<Output = lapin::Result<()>>,
-) -> Result<(), QueueError> {
-    match tokio::time::timeout(SETTLE_TIMEOUT, settle).await {
-        Ok(result) => result.map_err(|e| QueueError::Unavailable {
-            target: "the delivery's channel".into(),
-            detail: e.to_string(),
-        }),
-        Err(_) => Err(QueueError::Unavailable {
-            target: "the delivery's channel".into(),
-            detail: format!("no answer within {} s", SETTLE_TIMEOUT.as_secs()),
-        }),
+fn timed_out(what: &str, target: &str) -> QueueError {
+    QueueError::Unavailable {
+        target: target.to_owned(),
+        detail: format!(
+            "no answer within {} s while {what}",
+            BROKER_TIMEOUT.as_secs()
+        ),
     }
 }
 
+async fn within<T>(
+    what: &'static str,
+    target: &str,
+    call: impl std::future::Future<Output = lapin::Result<T>>,
+) -> Result<T, QueueError> {
+    match tokio::time::timeout(BROKER_TIMEOUT, call).await {
+        Ok(result) => result.map_err(|e| QueueError::Unavailable {
+            target: target.to_owned(),
+            detail: format!("{what}: {e}"),
+        }),
+        Err(_) => Err(timed_out(what, target)),
+    }
+}
+
+async fn bounded(
+    what: &'static str,
+    settle: impl std::future::Future<Output = lapin::Result<()>>,
+) -> Result<(), QueueError> {
+    within(what, "the delivery's channel", settle).await
+}
+
 pub(crate) async fn ack(acker: lapin::acker::Acker) -> Result<(), QueueError> {
-    bounded(acker.ack(BasicAckOptions::default())).await
+    bounded(
+        "acknowledging a delivery",
+        acker.ack(BasicAckOptions::default()),
+    )
+    .await
 }
 
 pub(crate) async fn requeue(acker: lapin::acker::Acker) -> Result<(), QueueError> {
@@ -662,9 +729,13 @@ pub(crate) async fn requeue(acker: lapin::acker::Acker) -> Result<(), QueueError
         requeue: true,
         ..Default::default()
     };
-    bounded(acker.nack(options)).await
+    bounded("handing a delivery back", acker.nack(options)).await
 }
 
 pub(crate) async fn dead_letter(acker: lapin::acker::Acker) -> Result<(), QueueError> {
-    bounded(acker.reject(BasicRejectOptions { requeue: false })).await
+    bounded(
+        "dead-lettering a delivery",
+        acker.reject(BasicRejectOptions { requeue: false }),
+    )
+    .await
 }

@@ -7,6 +7,8 @@
 //! - Only this crate knows about AMQP.
 //! - A publish returns only after the broker confirmed it (publisher confirms); an unconfirmed
 //!   or unroutable publish is an error.
+//! - Every broker round-trip is bounded in time (30 s): a broker that accepts connections but
+//!   never answers yields a retryable `Unavailable` error, never a hang.
 //! - Jobs are acknowledged only through [`DeliveryHandle`], and only by the worker after the
 //!   receipt is stored; the result of every ack is checked.
 //! - Names come from [`caravan_proto::Topology`]; messages are [`caravan_proto`] types.
@@ -17,7 +19,7 @@ pub mod memory;
 
 use caravan_proto::{BatchId, Job, JobEvent, JobKind};
 
-pub use amqp::{AmqpConfig, AmqpQueue};
+pub use amqp::{redact_url, AmqpConfig, AmqpQueue};
 pub use error::QueueError;
 pub use memory::MemoryQueue;
 

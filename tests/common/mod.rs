@@ -44,11 +44,9 @@ pub const CORRUPT: &str = "damaged/truncated.jpg";
 
 /// Runs `caravan` with `args` and `envs`, expecting success and a JSON summary on stdout.
 pub fn run_json(args: &[&str], envs: &[(String, String)]) -> Value {
-    let output = caravan()
-        .args(args)
-        .envs(envs.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
+    let mut command = caravan();
+    command.args(args).envs(envs.iter().map(|(k, v)| (k, v)));
+    let output = output_within(command, COMMAND_DEADLINE);
     assert!(
         output.status.success(),
         "caravan {args:?} failed: {}\n{}",
@@ -61,6 +59,50 @@ pub fn run_json(args: &[&str], envs: &[(String, String)]) -> Value {
             String::from_utf8_lossy(&output.stdout)
         )
     })
+}
+
+/// Longest any one `caravan` command of a test may run (a whole batch with videos, waited for).
+pub const COMMAND_DEADLINE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Runs `command` to completion like [`Command::output`], but kills it and fails the test, with
+/// what it printed so far, if it outlives `limit`: a hang shows as a failure, not a stuck CI.
+pub fn output_within(mut command: Command, limit: std::time::Duration) -> std::process::Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{command:?} did not finish within {limit:?}; it printed:\n{}",
+                String::from_utf8_lossy(&stderr.join().unwrap())
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    std::process::Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
 }
 
 pub fn names(summary: &Value, list: &str) -> Vec<String> {
@@ -159,7 +201,14 @@ pub async fn check_receipts(store: &Store, summary: &Value) -> Vec<String> {
                     receipt.master_info["width"].as_u64().unwrap() as u32,
                     receipt.master_info["height"].as_u64().unwrap() as u32,
                 );
-                for (file, long_edge) in [("access.jpg", 2048), ("thumb.jpg", 256)] {
+                let sizes = [
+                    ("access.jpg", 2048),
+                    ("access.webp", 2048),
+                    ("access-1024.jpg", 1024),
+                    ("access-1024.webp", 1024),
+                    ("thumb.jpg", 256),
+                ];
+                for (file, long_edge) in sizes {
                     let (path, record) = &outputs[file];
                     let decoded = image::open(path).unwrap();
                     let expected = fitted(w, h, long_edge);

@@ -58,17 +58,7 @@ async fn process_job(
     match ctx.store.size_of(&receipt_key).await {
         Ok(Some(_)) => {
             info!("Receipt exists; acknowledging without work");
-            emit(
-                &ctx,
-                &job,
-                EventBody::Succeeded {
-                    receipt_key,
-                    skipped: true,
-                },
-            )
-            .await;
-            settle(handle.ack().await);
-            return;
+            return succeed(&ctx, &job, handle, receipt_key, true).await;
         }
         Ok(None) => {}
         Err(e) => return fail(&ctx, &job, handle, JobError::Store(e)).await,
@@ -79,13 +69,7 @@ async fn process_job(
             Ok(Acquired::Lease(lease)) => Some(lease),
             Ok(Acquired::Committed) => {
                 info!("Another delivery committed this asset; acknowledging without work");
-                let skipped = EventBody::Succeeded {
-                    receipt_key,
-                    skipped: true,
-                };
-                emit(&ctx, &job, skipped).await;
-                settle(handle.ack().await);
-                return;
+                return succeed(&ctx, &job, handle, receipt_key, true).await;
             }
             Err(e) => return fail(&ctx, &job, handle, e).await,
         }
@@ -114,41 +98,40 @@ async fn process_leased(
     receipt_key: String,
     lease: Option<&lease::Lease>,
 ) {
-    let (ctx, job) = (ctx.clone(), job.clone());
     info!(previous_deliveries, "Job started");
     emit(
-        &ctx,
-        &job,
+        ctx,
+        job,
         EventBody::Started {
             attempt: job.attempt,
         },
     )
     .await;
     let started_at = Utc::now();
-    match run(&ctx, &job, started_at, lease).await {
-        Ok(Outcome::AlreadyCommitted) => {
-            let skipped = EventBody::Succeeded {
-                receipt_key,
-                skipped: true,
-            };
-            emit(&ctx, &job, skipped).await;
-            settle(handle.ack().await);
-        }
+    match run(ctx, job, started_at, lease).await {
+        Ok(Outcome::AlreadyCommitted) => succeed(ctx, job, handle, receipt_key, true).await,
         Ok(Outcome::Committed) => {
             info!("Job done");
-            emit(
-                &ctx,
-                &job,
-                EventBody::Succeeded {
-                    receipt_key,
-                    skipped: false,
-                },
-            )
-            .await;
-            settle(handle.ack().await);
+            succeed(ctx, job, handle, receipt_key, false).await;
         }
-        Err(e) => fail(&ctx, &job, handle, e).await,
+        Err(e) => fail(ctx, job, handle, e).await,
     }
+}
+
+/// Reports success (`skipped`: the receipt existed, no work was done) and acknowledges.
+async fn succeed(
+    ctx: &JobContext,
+    job: &Job,
+    handle: caravan_queue::DeliveryHandle,
+    receipt_key: String,
+    skipped: bool,
+) {
+    let body = EventBody::Succeeded {
+        receipt_key,
+        skipped,
+    };
+    emit(ctx, job, body).await;
+    settle(handle.ack().await);
 }
 
 /// Settles a failed job: retried later if the error is transient and attempts remain, otherwise

@@ -113,14 +113,35 @@ fn check_known_keys(raw: &toml::Value) -> Result<(), String> {
 
 fn validate(p: &Profile) -> Result<(), String> {
     let i = &p.image;
-    if i.access_long_edge < 16 || i.thumbnail_long_edge < 16 {
+    let edges = [i.access_long_edge, i.thumbnail_long_edge]
+        .into_iter()
+        .chain(i.access_extra_sizes.iter().copied())
+        .chain(i.thumbnail_extra_sizes.iter().copied());
+    if edges.clone().any(|e| !(16..=65_500).contains(&e)) {
         return Err(format!(
-            "profile {}: long edges must be at least 16 px",
+            "profile {}: sizes (long edges) must be 16..=65500 px",
             p.name
         ));
     }
-    if !(1..=100).contains(&i.access_quality) || !(1..=100).contains(&i.thumbnail_quality) {
-        return Err(format!("profile {}: JPEG quality must be 1..=100", p.name));
+    let webp_max = crate::pipeline::encode::WEBP_MAX_EDGE;
+    if i.webp
+        && (std::iter::once(&i.access_long_edge).chain(&i.access_extra_sizes))
+            .any(|&e| e > webp_max)
+    {
+        return Err(format!(
+            "profile {}: WebP access copies are at most {webp_max} px; lower the access sizes or set webp = false",
+            p.name
+        ));
+    }
+    if i.access_extra_sizes.len() + i.thumbnail_extra_sizes.len() > 16 {
+        return Err(format!("profile {}: at most 16 extra sizes", p.name));
+    }
+    let qualities = [i.access_quality, i.thumbnail_quality, i.webp_quality];
+    if qualities.iter().any(|q| !(1..=100).contains(q)) {
+        return Err(format!(
+            "profile {}: JPEG and WebP qualities must be 1..=100",
+            p.name
+        ));
     }
     if p.video.max_height < 64 || p.video.crf > 51 {
         return Err(format!(

@@ -129,6 +129,9 @@ async fn image_job_stores_outputs_then_a_receipt_that_matches_them() {
         dims,
         vec![
             ("access.jpg".into(), Some(2048), Some(1024)),
+            ("access.webp".into(), Some(2048), Some(1024)),
+            ("access-1024.jpg".into(), Some(1024), Some(512)),
+            ("access-1024.webp".into(), Some(1024), Some(512)),
             ("thumb.jpg".into(), Some(256), Some(128))
         ]
     );
@@ -140,8 +143,20 @@ async fn image_job_stores_outputs_then_a_receipt_that_matches_them() {
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(bytes.len() as u64, output.size);
         assert_eq!(hex::encode(Sha256::digest(&bytes)), output.sha256);
-        if output.media_type != "image/jpeg" {
+        if !output.media_type.starts_with("image/") {
             continue;
+        }
+        let is_tile = output.name.as_str().starts_with("iiif/");
+        if output.media_type == "image/jpeg" {
+            // SOF2 is the progressive frame header: access copies load coarse-to-fine, tiles
+            // are baseline (SOF0).
+            let sof = if is_tile { 0xC0 } else { 0xC2 };
+            assert_eq!(frame_marker(&bytes), sof, "{}", output.name);
+            assert!(
+                bytes.windows(12).any(|m| m == b"ICC_PROFILE\0"),
+                "{} carries the sRGB profile",
+                output.name
+            );
         }
         let decoded = image::load_from_memory(&bytes).unwrap();
         assert_eq!(
@@ -360,6 +375,20 @@ fn access_of(
         bytes,
         made,
     )
+}
+
+/// The JPEG's start-of-frame marker (C0 baseline, C2 progressive), found by walking the
+/// segments from SOI.
+fn frame_marker(jpeg: &[u8]) -> u8 {
+    let mut at = 2;
+    loop {
+        assert_eq!(jpeg[at], 0xFF, "segment marker expected at {at}");
+        let marker = jpeg[at + 1];
+        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+            return marker;
+        }
+        at += 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+    }
 }
 
 fn mean_abs_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {

@@ -104,8 +104,9 @@ pub fn to_srgb8(image: DynamicImage, icc: Option<&[u8]>) -> (RgbImage, ColourOut
 }
 
 /// The sRGB ICC profile embedded in every derivative.
-pub fn srgb_icc() -> Vec<u8> {
-    ColorProfile::new_srgb().encode().unwrap_or_default()
+pub fn srgb_icc() -> &'static [u8] {
+    static ICC: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    ICC.get_or_init(|| ColorProfile::new_srgb().encode().unwrap_or_default())
 }
 
 fn to8(v: u16) -> u8 {

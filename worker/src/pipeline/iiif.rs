@@ -18,6 +18,7 @@ use caravan_proto::{IiifProfile, OutputName};
 use image::RgbImage;
 use serde_json::json;
 
+use super::encode::{write_jpeg, Jpeg};
 use super::PipelineError;
 
 /// Writes the pyramid of `image` below `out_dir/iiif`; `id` is the image's IIIF base URI.
@@ -27,7 +28,13 @@ pub fn write(
     id: &str,
     p: &IiifProfile,
 ) -> Result<Vec<ExecOutput>, PipelineError> {
-    let encode = super::image::write_jpeg;
+    // Tiles are small and fetched many at a time: baseline JPEG.
+    let jpeg = Jpeg {
+        quality: p.quality,
+        progressive: false,
+    };
+    let encode =
+        |image: &RgbImage, out_dir: &Path, name: &str| write_jpeg(image, out_dir, name, jpeg);
     let (width, height) = image.dimensions();
     let tile = p.tile_size.max(64);
     let mut outputs = Vec::new();
@@ -46,12 +53,12 @@ pub fn write(
                 let (sw, sh) = ((lw - x).min(tile), (lh - y).min(tile));
                 let crop = image::imageops::crop_imm(&level, x, y, sw, sh).to_image();
                 let name = format!("iiif/{tx},{ty},{rw},{rh}/{sw},{sh}/0/default.jpg");
-                outputs.push(encode(&crop, out_dir, &name, p.quality)?);
+                outputs.push(encode(&crop, out_dir, &name)?);
             }
         }
         if lw.max(lh) <= p.max_full_size {
             let name = format!("iiif/full/{lw},{lh}/0/default.jpg");
-            outputs.push(encode(&level, out_dir, &name, p.quality)?);
+            outputs.push(encode(&level, out_dir, &name)?);
             sizes.push(json!({ "width": lw, "height": lh }));
         }
         if lw <= tile && lh <= tile {

@@ -1,24 +1,23 @@
-//! Image derivatives: an access JPEG and a thumbnail, correctly oriented, in sRGB
-//! ([`super::colour`]), with no metadata but the sRGB profile.
+//! Image derivatives: access copies (progressive JPEG and WebP) and thumbnails at the profile's
+//! sizes, correctly oriented, in sRGB ([`super::colour`]), with no metadata but the sRGB profile
+//! ([`super::encode`]).
 //!
 //! Dimensions declared in the header are checked against the profile's limits before any pixel
 //! is decoded, and the decoder's allocations are capped, so a header bomb fails cleanly.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::Path;
 
 use caravan_proto::exec::{ExecOutput, ExecRequest};
-use caravan_proto::{OutputName, Profile};
+use caravan_proto::{ImageProfile, Profile};
 use fast_image_resize as fr;
-use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
 
+use super::encode::{write_jpeg, write_webp, Jpeg};
 use super::{PipelineError, PipelineOutput};
 
-/// Decodes the request's master and writes `access.jpg`, `thumb.jpg` and (if the profile asks)
-/// static IIIF tiles into its output folder.
+/// Decodes the request's master and writes the access copies and thumbnails
+/// ([`access_copies`]) and (if the profile asks) static IIIF tiles into its output folder.
 pub fn run(
     request: &ExecRequest,
     progress: &mut dyn FnMut(f32),
@@ -27,13 +26,7 @@ pub fn run(
     let (decoded, mut master_info) = decode(input, profile)?;
     progress(40.0);
     let p = &profile.image;
-    let access = fit_within(&decoded, p.access_long_edge)?;
-    progress(60.0);
-    let thumb = fit_within(&access, p.thumbnail_long_edge)?;
-    let mut outputs = vec![
-        write_jpeg(&access, out_dir, "access.jpg", p.access_quality)?,
-        write_jpeg(&thumb, out_dir, "thumb.jpg", p.thumbnail_quality)?,
-    ];
+    let mut outputs = access_copies(&decoded, p, out_dir)?;
     progress(70.0);
     if p.iiif.enabled {
         let asset = request
@@ -55,6 +48,78 @@ pub fn run(
         tools: crate::tools::image_tools(),
         master_info,
     })
+}
+
+/// `access.jpg` (+ `access.webp`) at the profile's access size, `access-<edge>.jpg` (+ `.webp`)
+/// at its extra sizes, `thumb.jpg` and `thumb-<edge>.jpg`. Sizes are fitted from the master's
+/// dimensions (so they do not depend on the order of work); each is resampled from the
+/// smallest image already made that is at least as large.
+fn access_copies(
+    decoded: &RgbImage,
+    p: &ImageProfile,
+    out_dir: &Path,
+) -> Result<Vec<ExecOutput>, PipelineError> {
+    struct Wanted {
+        stem: String,
+        long_edge: u32,
+        jpeg: Jpeg,
+        webp: bool,
+    }
+    let access = |stem: String, long_edge| Wanted {
+        stem,
+        long_edge,
+        jpeg: Jpeg {
+            quality: p.access_quality,
+            progressive: p.progressive,
+        },
+        webp: p.webp,
+    };
+    let thumb = |stem: String, long_edge| Wanted {
+        stem,
+        long_edge,
+        jpeg: Jpeg {
+            quality: p.thumbnail_quality,
+            progressive: p.progressive,
+        },
+        webp: false,
+    };
+    let mut wanted = vec![access("access".into(), p.access_long_edge)];
+    wanted
+        .extend((p.access_extra_sizes.iter()).map(|&edge| access(format!("access-{edge}"), edge)));
+    wanted.push(thumb("thumb".into(), p.thumbnail_long_edge));
+    wanted
+        .extend((p.thumbnail_extra_sizes.iter()).map(|&edge| thumb(format!("thumb-{edge}"), edge)));
+    // Largest first, so each size resamples the previous (smaller, cheaper) image.
+    wanted.sort_by_key(|w| std::cmp::Reverse(w.long_edge));
+
+    let (w, h) = decoded.dimensions();
+    let mut outputs = Vec::new();
+    let mut source: Option<RgbImage> = None;
+    for item in wanted {
+        let (tw, th) = fitted_size(w, h, item.long_edge);
+        let from = source.as_ref().unwrap_or(decoded);
+        let image = if from.dimensions() == (tw, th) {
+            from.clone()
+        } else {
+            resize_to(from, tw, th)?
+        };
+        outputs.push(write_jpeg(
+            &image,
+            out_dir,
+            &format!("{}.jpg", item.stem),
+            item.jpeg,
+        )?);
+        if item.webp {
+            outputs.push(write_webp(
+                &image,
+                out_dir,
+                &format!("{}.webp", item.stem),
+                p.webp_quality,
+            )?);
+        }
+        source = Some(image);
+    }
+    Ok(outputs)
 }
 
 /// Decodes to 8-bit RGB with EXIF orientation applied; alpha is composited on white.
@@ -147,7 +212,7 @@ fn check_jpeg_complete(input: &Path) -> Result<(), PipelineError> {
         format: "jpeg".into(),
         detail: e.to_string(),
     };
-    let mut file = File::open(input).map_err(io)?;
+    let mut file = std::fs::File::open(input).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
     file.seek(SeekFrom::Start(len.saturating_sub(TAIL)))
         .map_err(io)?;
@@ -174,16 +239,6 @@ fn classify(format: &str, e: image::ImageError) -> PipelineError {
             detail: other.to_string(),
         },
     }
-}
-
-/// Scales down (never up) so the long edge is at most `long_edge`, with a Lanczos3 filter.
-fn fit_within(image: &RgbImage, long_edge: u32) -> Result<RgbImage, PipelineError> {
-    let (w, h) = image.dimensions();
-    let (tw, th) = fitted_size(w, h, long_edge);
-    if (tw, th) == (w, h) {
-        return Ok(image.clone());
-    }
-    resize_to(image, tw, th)
 }
 
 /// Resamples `image` to exactly `tw`×`th` with a Lanczos3 filter.
@@ -214,41 +269,4 @@ pub fn fitted_size(w: u32, h: u32, long_edge: u32) -> (u32, u32) {
     } else {
         (fit(w), long_edge)
     }
-}
-
-pub(crate) fn write_jpeg(
-    image: &RgbImage,
-    out_dir: &Path,
-    name: &str,
-    quality: u8,
-) -> Result<ExecOutput, PipelineError> {
-    let path = out_dir.join(name);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| PipelineError::Output {
-            path: path.clone(),
-            source,
-        })?;
-    }
-    let io_err = |source| PipelineError::Output {
-        path: path.clone(),
-        source,
-    };
-    let file = File::create(&path).map_err(io_err)?;
-    let mut writer = BufWriter::new(file);
-    let mut encoder = JpegEncoder::new_with_quality(&mut writer, quality);
-    // Derivatives carry only an sRGB profile: no EXIF (no GPS, no camera serials) is written.
-    image::ImageEncoder::set_icc_profile(&mut encoder, super::colour::srgb_icc())
-        .map_err(|e| PipelineError::Encode(format!("JPEG {name}: {e}")))?;
-    encoder
-        .encode_image(image)
-        .map_err(|e| PipelineError::Encode(format!("JPEG {name}: {e}")))?;
-    let file = writer.into_inner().map_err(|e| io_err(e.into_error()))?;
-    file.sync_all().map_err(io_err)?;
-    Ok(ExecOutput {
-        name: OutputName::parse(name).expect("fixed output names are valid"),
-        media_type: "image/jpeg".into(),
-        width: Some(image.width()),
-        height: Some(image.height()),
-        duration_seconds: None,
-    })
 }

@@ -4,6 +4,7 @@
 //! must not touch the network, the queue or the store.
 
 pub mod colour;
+pub mod encode;
 pub mod iiif;
 pub mod image;
 pub mod probe;

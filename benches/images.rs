@@ -1,0 +1,420 @@
+//! Image pipeline speed against libvips and ImageMagick, in one run on this machine
+//! (`cargo bench --bench images`; `scripts/bench-images.sh` installs the references first).
+//!
+//! Generates a ~100 MP 16-bit uncompressed TIFF and a ~40 MP 8-bit LZW TIFF, then times, each in
+//! its own process (wall time and peak RSS from `wait4`):
+//! (a) the access set — 2048 px progressive JPEG, 2048 px WebP, 256 px thumbnail — made by
+//!     `caravan exec-job` (the worker's pipeline child), by a `vips` command chain and by one
+//!     ImageMagick `convert`;
+//! (b) the static IIIF level-0 pyramid (512 px tiles) by `caravan exec-job` against
+//!     `vips dzsave --layout iiif3`.
+//!
+//! Prints a table with the ratios (ours ÷ reference: below 1 means we are faster or smaller).
+//! Set `CARAVAN_BENCH_SCALE=0.1` for a quick run on small inputs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use caravan_proto::exec::ExecRequest;
+use caravan_proto::{JobKind, Profile};
+
+fn main() {
+    let scale: f64 = std::env::var("CARAVAN_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let side = |mp: f64, aspect: f64| {
+        let h = (mp * 1e6 * scale / aspect).sqrt();
+        ((h * aspect) as u32, h as u32)
+    };
+
+    let inputs = [
+        (
+            "100 MP 16-bit TIFF",
+            make_tiff16(work.path(), side(100.0, 1.5)),
+        ),
+        (
+            "40 MP 8-bit LZW TIFF",
+            make_tiff8_lzw(work.path(), side(40.0, 1.5)),
+        ),
+    ];
+    let vips = tool("vips");
+    let convert = ["/usr/bin/convert", "convert"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("-version")
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("ImageMagick"))
+        })
+        .map(PathBuf::from);
+    let magick_policy = permissive_magick_policy(work.path());
+
+    let mut rows = Vec::new();
+    for (label, input) in &inputs {
+        // (a) the access set.
+        let out = fresh(work.path(), "ours-a");
+        let ours = measure(exec_job(input, &out, access_profile()));
+        rows.push(Row::new(label, "access set", "caravan", ours, None));
+        if let Some(vips) = &vips {
+            let out = fresh(work.path(), "vips-a");
+            let v = out.join("access.v");
+            let chain = [
+                vec![
+                    "thumbnail".into(),
+                    path(input),
+                    path(&v),
+                    "2048".into(),
+                    "--size".into(),
+                    "down".into(),
+                ],
+                vec![
+                    "jpegsave".into(),
+                    path(&v),
+                    path(&out.join("access.jpg")),
+                    "--Q".into(),
+                    "85".into(),
+                    "--interlace".into(),
+                    "--strip".into(),
+                ],
+                vec![
+                    "webpsave".into(),
+                    path(&v),
+                    path(&out.join("access.webp")),
+                    "--Q".into(),
+                    "80".into(),
+                    "--strip".into(),
+                ],
+                vec![
+                    "thumbnail".into(),
+                    path(&v),
+                    path(&out.join("thumb.jpg[Q=80,strip,interlace]")),
+                    "256".into(),
+                ],
+            ];
+            let reference = measure_chain(vips, &chain);
+            rows.push(Row::new(
+                label,
+                "access set",
+                "vips chain",
+                reference,
+                Some(ours),
+            ));
+        }
+        if let Some(convert) = &convert {
+            let out = fresh(work.path(), "magick-a");
+            let mut command = Command::new(convert);
+            command
+                .env("MAGICK_CONFIGURE_PATH", &magick_policy)
+                .arg(input)
+                .args(["-resize", "2048x2048>", "-strip", "-depth", "8"])
+                .args(["-interlace", "Plane", "-quality", "85"])
+                .args(["-write"])
+                .arg(out.join("access.jpg"))
+                .args(["-interlace", "None", "-quality", "80", "-write"])
+                .arg(out.join("access.webp"))
+                .args([
+                    "-resize",
+                    "256x256",
+                    "-interlace",
+                    "Plane",
+                    "-quality",
+                    "80",
+                ])
+                .arg(out.join("thumb.jpg"));
+            let reference = measure(command);
+            rows.push(Row::new(
+                label,
+                "access set",
+                "ImageMagick convert",
+                reference,
+                Some(ours),
+            ));
+        }
+
+        // (b) the IIIF pyramid.
+        let out = fresh(work.path(), "ours-b");
+        let ours = measure(exec_job(input, &out, iiif_profile()));
+        rows.push(Row::new(label, "IIIF level 0", "caravan", ours, None));
+        if let Some(vips) = &vips {
+            let out = fresh(work.path(), "vips-b");
+            let args = vec![
+                "dzsave".into(),
+                path(input),
+                path(&out.join("iiif")),
+                "--layout".into(),
+                "iiif3".into(),
+                "--tile-size".into(),
+                "512".into(),
+                "--overlap".into(),
+                "0".into(),
+                "--suffix".into(),
+                ".jpg[Q=80]".into(),
+            ];
+            let reference = measure_chain(vips, &[args]);
+            rows.push(Row::new(
+                label,
+                "IIIF level 0",
+                "vips dzsave",
+                reference,
+                Some(ours),
+            ));
+        }
+    }
+    print_table(&rows, vips.is_some(), convert.is_some());
+}
+
+/// The profile for (a): only the access set (no extra sizes, no tiles).
+fn access_profile() -> Profile {
+    let mut p = Profile::default();
+    p.image.access_extra_sizes.clear();
+    p.image.iiif.enabled = false;
+    p.limits.memory_mib = 16 * 1024;
+    p.limits.max_pixels = 1_000_000_000;
+    p
+}
+
+/// The profile for (b): tiles, with the access set made as small as the pipeline allows.
+fn iiif_profile() -> Profile {
+    let mut p = access_profile();
+    p.image.iiif.enabled = true;
+    p.image.iiif.tile_size = 512;
+    p.image.access_long_edge = 16;
+    p.image.thumbnail_long_edge = 16;
+    p.image.webp = false;
+    p
+}
+
+fn exec_job(input: &Path, out: &Path, profile: Profile) -> Command {
+    let request = ExecRequest {
+        v: caravan_proto::PROTO_VERSION,
+        kind: JobKind::Image,
+        input: input.to_owned(),
+        out_dir: out.to_owned(),
+        asset_id: None,
+        profile,
+    };
+    let file = out.with_extension("request.json");
+    std::fs::write(&file, serde_json::to_vec(&request).unwrap()).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_caravan"));
+    command
+        .arg("exec-job")
+        .stdin(std::fs::File::open(&file).unwrap());
+    command
+}
+
+#[derive(Clone, Copy)]
+struct Measured {
+    wall: Duration,
+    peak_rss_mib: f64,
+}
+
+/// Runs `command` to completion; its wall time and peak resident set (from `wait4`).
+// The child is reaped by `wait4`, which `Child` does not know about.
+#[allow(clippy::zombie_processes)]
+fn measure(mut command: Command) -> Measured {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let started = Instant::now();
+    let child = command
+        .stdout(Stdio::null())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero `rusage` is valid; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our child, not yet waited for; the pointers are to live locals.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = started.elapsed();
+    assert_eq!(waited, pid, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{command:?} failed: {}",
+        std::fs::read_to_string(log.path()).unwrap_or_default()
+    );
+    Measured {
+        wall,
+        peak_rss_mib: usage.ru_maxrss as f64 / 1024.0,
+    }
+}
+
+/// Runs each step of a command chain in turn: summed wall time, largest peak RSS.
+fn measure_chain(program: &Path, steps: &[Vec<String>]) -> Measured {
+    let mut total = Measured {
+        wall: Duration::ZERO,
+        peak_rss_mib: 0.0,
+    };
+    for args in steps {
+        let mut command = Command::new(program);
+        command.args(args);
+        let m = measure(command);
+        total.wall += m.wall;
+        total.peak_rss_mib = total.peak_rss_mib.max(m.peak_rss_mib);
+    }
+    total
+}
+
+struct Row {
+    input: String,
+    task: &'static str,
+    tool: &'static str,
+    measured: Measured,
+    /// Our figures for the same task, when this row is a reference.
+    ours: Option<Measured>,
+}
+
+impl Row {
+    fn new(
+        input: &str,
+        task: &'static str,
+        tool: &'static str,
+        measured: Measured,
+        ours: Option<Measured>,
+    ) -> Self {
+        eprintln!(
+            "{input} / {task} / {tool}: {:.2} s, {:.0} MiB",
+            measured.wall.as_secs_f64(),
+            measured.peak_rss_mib
+        );
+        Self {
+            input: input.to_owned(),
+            task,
+            tool,
+            measured,
+            ours,
+        }
+    }
+}
+
+fn print_table(rows: &[Row], have_vips: bool, have_magick: bool) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "\n| input | task | tool | wall s | peak RSS MiB | caravan ÷ tool (time) | caravan ÷ tool (RSS) |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for row in rows {
+        let (time_ratio, rss_ratio) = match row.ours {
+            Some(ours) => (
+                format!(
+                    "{:.2}",
+                    ours.wall.as_secs_f64() / row.measured.wall.as_secs_f64()
+                ),
+                format!("{:.2}", ours.peak_rss_mib / row.measured.peak_rss_mib),
+            ),
+            None => ("—".into(), "—".into()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.2} | {:.0} | {} | {} |",
+            row.input,
+            row.task,
+            row.tool,
+            row.measured.wall.as_secs_f64(),
+            row.measured.peak_rss_mib,
+            time_ratio,
+            rss_ratio
+        );
+    }
+    if !have_vips {
+        let _ = writeln!(out, "vips is not installed: apt-get install libvips-tools");
+    }
+    if !have_magick {
+        let _ = writeln!(
+            out,
+            "ImageMagick is not installed: apt-get install imagemagick"
+        );
+    }
+}
+
+/// A deterministic, photo-like test card: smooth gradients with fine noise (so encoders and
+/// compressors do realistic work), `f` maps 16-bit samples to the stored type.
+fn pixels<T>(w: u32, h: u32, f: impl Fn(u32) -> T) -> Vec<T> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut out = Vec::with_capacity(w as usize * h as usize * 3);
+    for y in 0..h {
+        for x in 0..w {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let noise = (state & 0x3ff) as u32;
+            let gx = x * 60_000 / w.max(1);
+            let gy = y * 60_000 / h.max(1);
+            let wave = ((x / 97 + y / 61) % 32) * 900;
+            out.push(f((gx + noise).min(65_535)));
+            out.push(f((gy + wave / 2 + noise).min(65_535)));
+            out.push(f(((gx + gy) / 2 + wave + noise).min(65_535)));
+        }
+    }
+    out
+}
+
+fn make_tiff16(dir: &Path, (w, h): (u32, u32)) -> PathBuf {
+    let path = dir.join("master16.tif");
+    let data = pixels(w, h, |v| v as u16);
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    tiff::encoder::TiffEncoder::new(file)
+        .unwrap()
+        .write_image::<tiff::encoder::colortype::RGB16>(w, h, &data)
+        .unwrap();
+    eprintln!(
+        "generated {} ({w}×{h}, 16-bit, uncompressed)",
+        path.display()
+    );
+    path
+}
+
+fn make_tiff8_lzw(dir: &Path, (w, h): (u32, u32)) -> PathBuf {
+    let path = dir.join("master8-lzw.tif");
+    let data = pixels(w, h, |v| (v >> 8) as u8);
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    tiff::encoder::TiffEncoder::new(file)
+        .unwrap()
+        .with_compression(tiff::encoder::Compression::Lzw)
+        .write_image::<tiff::encoder::colortype::RGB8>(w, h, &data)
+        .unwrap();
+    eprintln!("generated {} ({w}×{h}, 8-bit, LZW)", path.display());
+    path
+}
+
+/// Debian's ImageMagick policy caps images at 128 MP and 1 GiB of disk cache, which a heritage
+/// master exceeds; this folder's policy lifts the caps for the reference run.
+fn permissive_magick_policy(dir: &Path) -> PathBuf {
+    let folder = dir.join("magick");
+    std::fs::create_dir_all(&folder).unwrap();
+    let policy = r#"<policymap>
+  <policy domain="resource" name="memory" value="16GiB"/>
+  <policy domain="resource" name="map" value="16GiB"/>
+  <policy domain="resource" name="width" value="64KP"/>
+  <policy domain="resource" name="height" value="64KP"/>
+  <policy domain="resource" name="area" value="4GP"/>
+  <policy domain="resource" name="disk" value="32GiB"/>
+</policymap>
+"#;
+    std::fs::write(folder.join("policy.xml"), policy).unwrap();
+    folder
+}
+
+fn tool(name: &str) -> Option<PathBuf> {
+    Command::new(name)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|_| PathBuf::from(name))
+}
+
+fn fresh(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let _ = std::fs::remove_dir_all(&path);
+    std::fs::create_dir_all(&path).unwrap();
+    path
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
