@@ -31,14 +31,16 @@ fn main() {
         ((h * aspect) as u32, h as u32)
     };
 
+    let mp = |(w, h): (u32, u32)| f64::from(w) * f64::from(h) / 1e6;
+    let (big, lzw) = (side(100.0, 1.5), side(40.0, 1.5));
     let inputs = [
         (
-            "100 MP 16-bit TIFF",
-            make_tiff16(work.path(), side(100.0, 1.5)),
+            format!("{:.0} MP 16-bit TIFF", mp(big)),
+            make_tiff16(work.path(), big),
         ),
         (
-            "40 MP 8-bit LZW TIFF",
-            make_tiff8_lzw(work.path(), side(40.0, 1.5)),
+            format!("{:.0} MP 8-bit LZW TIFF", mp(lzw)),
+            make_tiff8_lzw(work.path(), lzw),
         ),
     ];
     let vips = tool("vips");
