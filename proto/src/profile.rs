@@ -109,6 +109,11 @@ pub struct VideoProfile {
     pub preset: String,
     pub audio_bitrate: u32,
     pub audio_sample_rate: u32,
+    /// Write `poster.jpg`, a still of the access copy.
+    pub poster: bool,
+    /// Where the poster is taken, as a fraction of the duration (0.1: past most leaders and
+    /// slates; 0: the first frame).
+    pub poster_position: f64,
 }
 
 impl Default for VideoProfile {
@@ -119,6 +124,8 @@ impl Default for VideoProfile {
             preset: "veryfast".to_owned(),
             audio_bitrate: 160_000,
             audio_sample_rate: 48_000,
+            poster: true,
+            poster_position: 0.1,
         }
     }
 }

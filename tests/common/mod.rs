@@ -252,10 +252,48 @@ pub async fn check_receipts(store: &Store, summary: &Value) -> Vec<String> {
                 let moov = find(&head, b"moov").expect("moov box");
                 let mdat = find(&head, b"mdat").expect("mdat box");
                 assert!(moov < mdat, "{name}: moov is not at the front");
+
+                // The poster is the access copy's frame at 10 % of the duration.
+                let (poster_path, poster_record) = &outputs["poster.jpg"];
+                let poster = image::open(poster_path).unwrap().into_rgb8();
+                assert_eq!(poster.dimensions(), dims, "{name}: poster size");
+                assert_eq!(
+                    (poster_record.width, poster_record.height),
+                    (Some(dims.0), Some(dims.1))
+                );
+                let near = [0.12, 0.2, 0.28]
+                    .map(|t| mean_abs_diff(&poster, &frame_at(path, t, dims)))
+                    .into_iter()
+                    .fold(f64::MAX, f64::min);
+                let far = mean_abs_diff(&poster, &frame_at(path, 1.6, dims));
+                assert!(
+                    near < 8.0 && near < far,
+                    "{name}: poster differs from the frames near 10 % ({near:.1}) or is closer to a late frame ({far:.1})"
+                );
             }
         }
     }
     workers
+}
+
+/// The frame of `video` at `seconds`, decoded by the FFmpeg CLI as 8-bit RGB.
+pub fn frame_at(video: &Path, seconds: f64, (w, h): (u32, u32)) -> image::RgbImage {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-ss", &seconds.to_string(), "-i"])
+        .arg(video)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .expect("ffmpeg is installed");
+    assert!(out.status.success(), "ffmpeg could not decode {video:?}");
+    image::RgbImage::from_raw(w, h, out.stdout).expect("one whole frame")
+}
+
+pub fn mean_abs_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let total: u64 = (a.as_raw().iter().zip(b.as_raw()))
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    total as f64 / a.as_raw().len() as f64
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

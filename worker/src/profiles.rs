@@ -143,6 +143,12 @@ fn validate(p: &Profile) -> Result<(), String> {
             p.name
         ));
     }
+    if !(0.0..=1.0).contains(&p.video.poster_position) {
+        return Err(format!(
+            "profile {}: video.poster_position is a fraction of the duration, 0..=1",
+            p.name
+        ));
+    }
     if p.video.max_height < 64 || p.video.crf > 51 {
         return Err(format!(
             "profile {}: video.max_height must be ≥ 64 and crf ≤ 51",

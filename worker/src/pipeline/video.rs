@@ -24,6 +24,8 @@ const ALLOWED_DEMUXERS: &str =
     "matroska,webm,mov,mp4,m4a,3gp,3g2,mj2,avi,dv,mxf,mpegts,mpeg,ogg,flv,wav,aiff";
 
 const OUTPUT_NAME: &str = "access.mp4";
+/// A still of the access copy (square pixels, its size) at `video.poster_position`.
+const POSTER_NAME: &str = "poster.jpg";
 
 /// Transcodes `input` into `out_dir/access.mp4`.
 pub fn run(
@@ -80,6 +82,7 @@ pub fn run(
             .ok_or(PipelineError::NoVideoStream)?;
         VideoChain::new(&stream, &mut octx, profile, &mut info)?
     };
+    video.poster_at = duration * profile.video.poster_position.clamp(0.0, 1.0);
     let mut audio = match ictx.streams().best(media::Type::Audio) {
         Some(stream) => Some(AudioChain::new(&stream, &mut octx, profile, &mut info)?),
         None => None,
@@ -158,14 +161,29 @@ pub fn run(
 
     let encoded_seconds =
         video.last_seconds - video.first_seconds.unwrap_or(0.0) + video.frame_seconds;
+    let mut outputs = vec![ExecOutput {
+        name: OutputName::parse(OUTPUT_NAME).expect("fixed output names are valid"),
+        media_type: "video/mp4".into(),
+        width: Some(video.out_width),
+        height: Some(video.out_height),
+        duration_seconds: Some(encoded_seconds.max(0.0)),
+    }];
+    if profile.video.poster {
+        if let Some(poster) = video.poster_image()? {
+            let jpeg = super::encode::Jpeg {
+                quality: profile.image.access_quality,
+                progressive: profile.image.progressive,
+            };
+            outputs.push(super::encode::write_jpeg(
+                &poster,
+                out_dir,
+                POSTER_NAME,
+                jpeg,
+            )?);
+        }
+    }
     Ok(PipelineOutput {
-        outputs: vec![ExecOutput {
-            name: OutputName::parse(OUTPUT_NAME).expect("fixed output names are valid"),
-            media_type: "video/mp4".into(),
-            width: Some(video.out_width),
-            height: Some(video.out_height),
-            duration_seconds: Some(encoded_seconds.max(0.0)),
-        }],
+        outputs,
         tools: crate::tools::video_tools(),
         master_info: info,
     })
@@ -199,6 +217,13 @@ struct VideoChain {
     first_seconds: Option<f64>,
     last_seconds: f64,
     frame_seconds: f64,
+    /// HD output (BT.709) rather than SD (BT.601).
+    hd: bool,
+    /// Where the poster frame is taken, in seconds of the master.
+    poster_at: f64,
+    /// The poster frame so far: the first frame, replaced by the one at `poster_at`.
+    poster: Option<frame::Video>,
+    poster_final: bool,
 }
 
 impl VideoChain {
@@ -405,7 +430,74 @@ impl VideoChain {
             first_seconds: None,
             last_seconds: 0.0,
             frame_seconds,
+            hd,
+            poster_at: 0.0,
+            poster: None,
+            poster_final: false,
         })
+    }
+
+    /// Keeps the frame about to be encoded if it is the poster frame (the first frame stands in
+    /// until the stream reaches `poster_at`, so a short or damaged master still gets one).
+    fn consider_poster(&mut self, frame: &frame::Video) {
+        if self.poster_final {
+            return;
+        }
+        let reached = self.last_seconds >= self.poster_at;
+        if self.poster.is_none() || reached {
+            self.poster = Some(frame.clone());
+            self.poster_final = reached;
+        }
+    }
+
+    /// The poster frame as sRGB-ready 8-bit RGB (full range, the stream's matrix).
+    fn poster_image(&self) -> Result<Option<image::RgbImage>, PipelineError> {
+        let Some(frame) = &self.poster else {
+            return Ok(None);
+        };
+        let (w, h) = (frame.width(), frame.height());
+        let err = |e: ff::Error| PipelineError::Encode(format!("poster frame: {e}"));
+        let mut scaler = ff::software::scaling::Context::get(
+            frame.format(),
+            w,
+            h,
+            format::Pixel::RGB24,
+            w,
+            h,
+            ff::software::scaling::Flags::BICUBIC
+                | ff::software::scaling::Flags::ACCURATE_RND
+                | ff::software::scaling::Flags::FULL_CHR_H_INT,
+        )
+        .map_err(err)?;
+        let matrix = if self.hd {
+            ff::ffi::SWS_CS_ITU709
+        } else {
+            ff::ffi::SWS_CS_ITU601
+        };
+        // SAFETY: the scaler context is alive and owned here; the coefficient table is static in
+        // libswscale. Source is limited range (what the graph produced), destination full range.
+        unsafe {
+            let table = ff::ffi::sws_getCoefficients(matrix);
+            ff::ffi::sws_setColorspaceDetails(
+                scaler.as_mut_ptr(),
+                table,
+                0,
+                table,
+                1,
+                0,
+                1 << 16,
+                1 << 16,
+            );
+        }
+        let mut rgb = frame::Video::empty();
+        scaler.run(frame, &mut rgb).map_err(err)?;
+        let (stride, data) = (rgb.stride(0), rgb.data(0));
+        let row = w as usize * 3;
+        let mut pixels = Vec::with_capacity(row * h as usize);
+        for y in 0..h as usize {
+            pixels.extend_from_slice(&data[y * stride..y * stride + row]);
+        }
+        Ok(image::RgbImage::from_raw(w, h, pixels))
     }
 
     fn decode(
@@ -460,6 +552,7 @@ impl VideoChain {
             .is_ok()
         {
             filtered.set_kind(ff::picture::Type::None);
+            self.consider_poster(&filtered);
             self.encoder
                 .send_frame(&filtered)
                 .map_err(|e| PipelineError::Encode(format!("x264: {e}")))?;
