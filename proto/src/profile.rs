@@ -111,9 +111,15 @@ pub struct VideoProfile {
     pub audio_sample_rate: u32,
     /// Write `poster.jpg`, a still of the access copy.
     pub poster: bool,
-    /// Where the poster is taken, as a fraction of the duration (0.1: past most leaders and
-    /// slates; 0: the first frame).
+    /// Where the search for the poster starts, as a fraction of the duration (0.1: past most
+    /// leaders and slates); the first frame from there that is neither black nor flat is taken.
     pub poster_position: f64,
+    /// Write `storyboard.jpg` (a sprite sheet) and `storyboard.vtt` (a WebVTT thumbnail track).
+    pub storyboard: bool,
+    /// Seconds between storyboard frames (raised for long masters to stay within the maximum).
+    pub storyboard_interval_seconds: f64,
+    pub storyboard_tile_width: u32,
+    pub storyboard_max_tiles: u32,
 }
 
 impl Default for VideoProfile {
@@ -126,6 +132,10 @@ impl Default for VideoProfile {
             audio_sample_rate: 48_000,
             poster: true,
             poster_position: 0.1,
+            storyboard: true,
+            storyboard_interval_seconds: 10.0,
+            storyboard_tile_width: 160,
+            storyboard_max_tiles: 100,
         }
     }
 }

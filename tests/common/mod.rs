@@ -253,6 +253,14 @@ pub async fn check_receipts(store: &Store, summary: &Value) -> Vec<String> {
                 let mdat = find(&head, b"mdat").expect("mdat box");
                 assert!(moov < mdat, "{name}: moov is not at the front");
 
+                let (track, _) = &outputs["storyboard.vtt"];
+                let track = std::fs::read_to_string(track).unwrap();
+                assert!(
+                    track.starts_with("WEBVTT") && track.contains("storyboard.jpg#xywh=0,0,"),
+                    "{name}: {track}"
+                );
+                assert!(outputs.contains_key("storyboard.jpg"));
+
                 // The poster is the access copy's frame at 10 % of the duration.
                 let (poster_path, poster_record) = &outputs["poster.jpg"];
                 let poster = image::open(poster_path).unwrap().into_rgb8();

@@ -149,6 +149,17 @@ fn validate(p: &Profile) -> Result<(), String> {
             p.name
         ));
     }
+    let v = &p.video;
+    if v.storyboard_interval_seconds.is_nan()
+        || v.storyboard_interval_seconds <= 0.0
+        || !(16..=640).contains(&v.storyboard_tile_width)
+        || !(1..=400).contains(&v.storyboard_max_tiles)
+    {
+        return Err(format!(
+            "profile {}: storyboard interval must be > 0 s, tile width 16..=640 px, max tiles 1..=400",
+            p.name
+        ));
+    }
     if p.video.max_height < 64 || p.video.crf > 51 {
         return Err(format!(
             "profile {}: video.max_height must be ≥ 64 and crf ≤ 51",

@@ -16,6 +16,7 @@ use std::path::Path;
 use caravan_proto::exec::ExecOutput;
 use caravan_proto::{IiifProfile, OutputName};
 use image::RgbImage;
+use rayon::prelude::*;
 use serde_json::json;
 
 use super::encode::{write_jpeg, Jpeg};
@@ -40,22 +41,30 @@ pub fn write(
     let mut outputs = Vec::new();
     let mut scale_factors = Vec::new();
     let mut sizes = Vec::new();
-    let mut level = image.clone();
+    // The full-resolution level is the decoded image itself, not a copy.
+    let mut level = std::borrow::Cow::Borrowed(image);
     let mut factor = 1u32;
     loop {
         let (lw, lh) = level.dimensions();
         scale_factors.push(factor);
         let region = tile * factor;
-        for ty in (0..height).step_by(region as usize) {
-            for tx in (0..width).step_by(region as usize) {
+        let origins: Vec<(u32, u32)> = (0..height)
+            .step_by(region as usize)
+            .flat_map(|ty| (0..width).step_by(region as usize).map(move |tx| (tx, ty)))
+            .collect();
+        // Tiles are independent: encode them on every core, keeping their order.
+        let tiles: Vec<ExecOutput> = origins
+            .par_iter()
+            .map(|&(tx, ty)| {
                 let (rw, rh) = (region.min(width - tx), region.min(height - ty));
                 let (x, y) = (tx / factor, ty / factor);
                 let (sw, sh) = ((lw - x).min(tile), (lh - y).min(tile));
-                let crop = image::imageops::crop_imm(&level, x, y, sw, sh).to_image();
+                let crop = image::imageops::crop_imm(level.as_ref(), x, y, sw, sh).to_image();
                 let name = format!("iiif/{tx},{ty},{rw},{rh}/{sw},{sh}/0/default.jpg");
-                outputs.push(encode(&crop, out_dir, &name)?);
-            }
-        }
+                encode(&crop, out_dir, &name)
+            })
+            .collect::<Result<_, _>>()?;
+        outputs.extend(tiles);
         if lw.max(lh) <= p.max_full_size {
             let name = format!("iiif/full/{lw},{lh}/0/default.jpg");
             outputs.push(encode(&level, out_dir, &name)?);
@@ -64,7 +73,11 @@ pub fn write(
         if lw <= tile && lh <= tile {
             break;
         }
-        level = super::image::resize_to(&level, lw.div_ceil(2), lh.div_ceil(2))?;
+        level = std::borrow::Cow::Owned(super::image::resize_to(
+            &level,
+            lw.div_ceil(2),
+            lh.div_ceil(2),
+        )?);
         factor *= 2;
     }
     sizes.reverse();

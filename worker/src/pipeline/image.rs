@@ -103,20 +103,18 @@ fn access_copies(
         } else {
             resize_to(from, tw, th)?
         };
-        outputs.push(write_jpeg(
-            &image,
-            out_dir,
-            &format!("{}.jpg", item.stem),
-            item.jpeg,
-        )?);
-        if item.webp {
-            outputs.push(write_webp(
-                &image,
-                out_dir,
-                &format!("{}.webp", item.stem),
-                p.webp_quality,
-            )?);
-        }
+        // The two encoders are independent: run them side by side.
+        let (jpeg, webp) = rayon::join(
+            || write_jpeg(&image, out_dir, &format!("{}.jpg", item.stem), item.jpeg),
+            || {
+                let name = format!("{}.webp", item.stem);
+                item.webp
+                    .then(|| write_webp(&image, out_dir, &name, p.webp_quality))
+                    .transpose()
+            },
+        );
+        outputs.push(jpeg?);
+        outputs.extend(webp?);
         source = Some(image);
     }
     Ok(outputs)

@@ -8,6 +8,7 @@ pub mod encode;
 pub mod iiif;
 pub mod image;
 pub mod probe;
+pub mod stills;
 pub mod video;
 
 use std::collections::BTreeMap;

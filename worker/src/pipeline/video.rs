@@ -17,6 +17,7 @@ use caravan_proto::{OutputName, Profile};
 use ff::{codec, filter, format, frame, media, ChannelLayout, Dictionary, Packet, Rational};
 use ffmpeg_next as ff;
 
+use super::stills::Stills;
 use super::{PipelineError, PipelineOutput};
 
 /// Demuxers a master may use; anything else (playlists, concat lists, images) is refused.
@@ -24,8 +25,6 @@ const ALLOWED_DEMUXERS: &str =
     "matroska,webm,mov,mp4,m4a,3gp,3g2,mj2,avi,dv,mxf,mpegts,mpeg,ogg,flv,wav,aiff";
 
 const OUTPUT_NAME: &str = "access.mp4";
-/// A still of the access copy (square pixels, its size) at `video.poster_position`.
-const POSTER_NAME: &str = "poster.jpg";
 
 /// Transcodes `input` into `out_dir/access.mp4`.
 pub fn run(
@@ -80,9 +79,8 @@ pub fn run(
             .streams()
             .best(media::Type::Video)
             .ok_or(PipelineError::NoVideoStream)?;
-        VideoChain::new(&stream, &mut octx, profile, &mut info)?
+        VideoChain::new(&stream, &mut octx, profile, duration, &mut info)?
     };
-    video.poster_at = duration * profile.video.poster_position.clamp(0.0, 1.0);
     let mut audio = match ictx.streams().best(media::Type::Audio) {
         Some(stream) => Some(AudioChain::new(&stream, &mut octx, profile, &mut info)?),
         None => None,
@@ -168,20 +166,11 @@ pub fn run(
         height: Some(video.out_height),
         duration_seconds: Some(encoded_seconds.max(0.0)),
     }];
-    if profile.video.poster {
-        if let Some(poster) = video.poster_image()? {
-            let jpeg = super::encode::Jpeg {
-                quality: profile.image.access_quality,
-                progressive: profile.image.progressive,
-            };
-            outputs.push(super::encode::write_jpeg(
-                &poster,
-                out_dir,
-                POSTER_NAME,
-                jpeg,
-            )?);
-        }
-    }
+    outputs.extend(
+        video
+            .stills
+            .write(out_dir, profile, encoded_seconds.max(0.0))?,
+    );
     Ok(PipelineOutput {
         outputs,
         tools: crate::tools::video_tools(),
@@ -217,13 +206,8 @@ struct VideoChain {
     first_seconds: Option<f64>,
     last_seconds: f64,
     frame_seconds: f64,
-    /// HD output (BT.709) rather than SD (BT.601).
-    hd: bool,
-    /// Where the poster frame is taken, in seconds of the master.
-    poster_at: f64,
-    /// The poster frame so far: the first frame, replaced by the one at `poster_at`.
-    poster: Option<frame::Video>,
-    poster_final: bool,
+    /// The poster and storyboard, taken from the frames being encoded.
+    stills: Stills,
 }
 
 impl VideoChain {
@@ -231,6 +215,7 @@ impl VideoChain {
         stream: &format::stream::Stream,
         octx: &mut format::context::Output,
         profile: &Profile,
+        duration: f64,
         info: &mut BTreeMap<String, serde_json::Value>,
     ) -> Result<Self, PipelineError> {
         let undecodable = |e: ff::Error| PipelineError::Undecodable {
@@ -430,74 +415,8 @@ impl VideoChain {
             first_seconds: None,
             last_seconds: 0.0,
             frame_seconds,
-            hd,
-            poster_at: 0.0,
-            poster: None,
-            poster_final: false,
+            stills: Stills::new(profile, duration, hd),
         })
-    }
-
-    /// Keeps the frame about to be encoded if it is the poster frame (the first frame stands in
-    /// until the stream reaches `poster_at`, so a short or damaged master still gets one).
-    fn consider_poster(&mut self, frame: &frame::Video) {
-        if self.poster_final {
-            return;
-        }
-        let reached = self.last_seconds >= self.poster_at;
-        if self.poster.is_none() || reached {
-            self.poster = Some(frame.clone());
-            self.poster_final = reached;
-        }
-    }
-
-    /// The poster frame as sRGB-ready 8-bit RGB (full range, the stream's matrix).
-    fn poster_image(&self) -> Result<Option<image::RgbImage>, PipelineError> {
-        let Some(frame) = &self.poster else {
-            return Ok(None);
-        };
-        let (w, h) = (frame.width(), frame.height());
-        let err = |e: ff::Error| PipelineError::Encode(format!("poster frame: {e}"));
-        let mut scaler = ff::software::scaling::Context::get(
-            frame.format(),
-            w,
-            h,
-            format::Pixel::RGB24,
-            w,
-            h,
-            ff::software::scaling::Flags::BICUBIC
-                | ff::software::scaling::Flags::ACCURATE_RND
-                | ff::software::scaling::Flags::FULL_CHR_H_INT,
-        )
-        .map_err(err)?;
-        let matrix = if self.hd {
-            ff::ffi::SWS_CS_ITU709
-        } else {
-            ff::ffi::SWS_CS_ITU601
-        };
-        // SAFETY: the scaler context is alive and owned here; the coefficient table is static in
-        // libswscale. Source is limited range (what the graph produced), destination full range.
-        unsafe {
-            let table = ff::ffi::sws_getCoefficients(matrix);
-            ff::ffi::sws_setColorspaceDetails(
-                scaler.as_mut_ptr(),
-                table,
-                0,
-                table,
-                1,
-                0,
-                1 << 16,
-                1 << 16,
-            );
-        }
-        let mut rgb = frame::Video::empty();
-        scaler.run(frame, &mut rgb).map_err(err)?;
-        let (stride, data) = (rgb.stride(0), rgb.data(0));
-        let row = w as usize * 3;
-        let mut pixels = Vec::with_capacity(row * h as usize);
-        for y in 0..h as usize {
-            pixels.extend_from_slice(&data[y * stride..y * stride + row]);
-        }
-        Ok(image::RgbImage::from_raw(w, h, pixels))
     }
 
     fn decode(
@@ -552,7 +471,10 @@ impl VideoChain {
             .is_ok()
         {
             filtered.set_kind(ff::picture::Type::None);
-            self.consider_poster(&filtered);
+            let seconds = filtered.pts().map_or(self.last_seconds, |pts| {
+                pts as f64 * f64::from(self.enc_time_base)
+            });
+            self.stills.offer(&filtered, seconds)?;
             self.encoder
                 .send_frame(&filtered)
                 .map_err(|e| PipelineError::Encode(format!("x264: {e}")))?;
