@@ -710,3 +710,83 @@ fn the_poster_skips_a_black_leader_and_the_storyboard_covers_the_clip() {
         "the last tile shows the pattern"
     );
 }
+
+/// 2 s of moving test pattern, 720×480 at 29.97, FFV1 in AVI (which has no field-order flags),
+/// woven from 59.94 fields per second (interlaced, top field first) or not. (`testsrc`, not
+/// `testsrc2`: the latter's line patterns read as combing to `idet` even when progressive.)
+fn unflagged_clip(dir: &std::path::Path, interlaced: bool) -> std::path::PathBuf {
+    let path = dir.join(format!("unflagged-{interlaced}.avi"));
+    let filter = if interlaced {
+        "testsrc=s=720x480:r=60000/1001:d=2,tinterlace=interleave_top,setfield=prog"
+    } else {
+        "testsrc=s=720x480:r=30000/1001:d=2,setfield=prog"
+    };
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", filter])
+        .args(["-c:v", "ffv1", "-pix_fmt", "yuv422p"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg is installed");
+    assert!(status.success());
+    path
+}
+
+#[test]
+fn interlacing_is_detected_when_the_stream_does_not_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = caravan_proto::Profile::default();
+    let scan = |interlaced: bool| {
+        let master = unflagged_clip(dir.path(), interlaced);
+        let out = dir.path().join(format!("out-{interlaced}"));
+        std::fs::create_dir_all(&out).unwrap();
+        let made = crate::pipeline::video::run(&master, &out, &profile, &mut |_| {}).unwrap();
+        made.master_info["scan"].clone()
+    };
+    let woven = scan(true);
+    assert_eq!(woven["scan"], "interlaced, top field first", "{woven}");
+    assert!(woven["basis"].as_str().unwrap().starts_with("detected"));
+    // The access copy was deinterlaced: FFmpeg's own idet finds no combing left in it.
+    let idet = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-i"])
+        .arg(dir.path().join("out-true/access.mp4"))
+        .args(["-vf", "idet", "-an", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&idet.stderr);
+    let line = log
+        .lines()
+        .find(|l| l.contains("Multi frame detection"))
+        .unwrap();
+    let count = |label: &str| -> u32 {
+        let rest = &line[line.find(label).unwrap() + label.len()..];
+        rest.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    assert!(
+        count("Progressive:") > 4 * (count("TFF:") + count("BFF:")),
+        "{line}"
+    );
+    let progressive = scan(false);
+    assert_eq!(progressive["scan"], "progressive", "{progressive}");
+    assert!(progressive["basis"]
+        .as_str()
+        .unwrap()
+        .starts_with("detected"));
+}
+
+#[test]
+fn an_unflagged_sd_capture_idet_cannot_read_is_taken_as_interlaced() {
+    let Some(corpus) = corpus() else { return };
+    let master = corpus
+        .parent()
+        .unwrap()
+        .join("video/NYULibraries_KMVFFV1.mkv");
+    let dir = tempfile::tempdir().unwrap();
+    let profile = caravan_proto::Profile::default();
+    let made = crate::pipeline::video::run(&master, dir.path(), &profile, &mut |_| {}).unwrap();
+    let scan = &made.master_info["scan"];
+    assert_eq!(scan["scan"], "interlaced, bottom field first", "{scan}");
+    assert!(scan["basis"]
+        .as_str()
+        .unwrap()
+        .contains("SD broadcast raster"));
+}

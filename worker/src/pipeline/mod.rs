@@ -7,6 +7,7 @@ pub mod colour;
 pub mod encode;
 pub mod iiif;
 pub mod image;
+pub mod interlace;
 pub mod probe;
 pub mod stills;
 pub mod video;

@@ -1,6 +1,7 @@
 //! The video access copy: H.264 High 8-bit 4:2:0 + AAC stereo in an MP4 with the index at the
-//! front, square pixels with the display aspect kept, deinterlaced when the source says it is
-//! interlaced, at most `max_height` lines, frame timing kept.
+//! front, square pixels with the display aspect kept, deinterlaced when the source is interlaced
+//! (flags, detection or raster: [`super::interlace`]), at most `max_height` lines, frame timing
+//! kept.
 //!
 //! Only local files are opened: the `file` protocol alone is allowed and only container formats
 //! of real masters, so an input cannot make FFmpeg read a URL or a playlist of other files.
@@ -26,6 +27,14 @@ const ALLOWED_DEMUXERS: &str =
 
 const OUTPUT_NAME: &str = "access.mp4";
 
+/// Local files in the containers of real masters, nothing else.
+fn open_options() -> Dictionary<'static> {
+    let mut options = Dictionary::new();
+    options.set("protocol_whitelist", "file");
+    options.set("format_whitelist", ALLOWED_DEMUXERS);
+    options
+}
+
 /// Transcodes `input` into `out_dir/access.mp4`.
 pub fn run(
     input: &Path,
@@ -40,10 +49,7 @@ pub fn run(
         format: "video".into(),
         detail: e.to_string(),
     };
-    let mut open_options = Dictionary::new();
-    open_options.set("protocol_whitelist", "file");
-    open_options.set("format_whitelist", ALLOWED_DEMUXERS);
-    let mut ictx = format::input_with_dictionary(&input, open_options).map_err(undecodable)?;
+    let mut ictx = format::input_with_dictionary(&input, open_options()).map_err(undecodable)?;
 
     let mut info = BTreeMap::new();
     info.insert("container".to_owned(), ictx.format().name().into());
@@ -79,7 +85,7 @@ pub fn run(
             .streams()
             .best(media::Type::Video)
             .ok_or(PipelineError::NoVideoStream)?;
-        VideoChain::new(&stream, &mut octx, profile, duration, &mut info)?
+        VideoChain::new(input, &stream, &mut octx, profile, duration, &mut info)?
     };
     let mut audio = match ictx.streams().best(media::Type::Audio) {
         Some(stream) => Some(AudioChain::new(&stream, &mut octx, profile, &mut info)?),
@@ -212,6 +218,7 @@ struct VideoChain {
 
 impl VideoChain {
     fn new(
+        input: &Path,
         stream: &format::stream::Stream,
         octx: &mut format::context::Output,
         profile: &Profile,
@@ -256,11 +263,6 @@ impl VideoChain {
             .unwrap_or(Rational(1, 1));
         // SAFETY: reading a plain field of the stream's codec parameters, which outlive this call.
         let field_order = unsafe { (*stream.parameters().as_ptr()).field_order };
-        use ff::ffi::AVFieldOrder::*;
-        let interlaced = matches!(
-            field_order,
-            AV_FIELD_TT | AV_FIELD_BB | AV_FIELD_TB | AV_FIELD_BT
-        );
         let (out_width, out_height) = output_size(
             width,
             height,
@@ -271,6 +273,21 @@ impl VideoChain {
         let in_time_base = stream.time_base();
         let frame_rate = stream.avg_frame_rate();
         let pixel_format = decoder.format();
+        let scan = super::interlace::decide(
+            input,
+            open_options(),
+            super::interlace::StreamFacts {
+                index: stream.index(),
+                field_order,
+                width,
+                height,
+                frame_rate,
+                time_base: in_time_base,
+                sar,
+                pixel_format,
+            },
+        );
+        info.insert("scan".into(), scan.to_json());
 
         info.insert("video_codec".into(), decoder.id().name().into());
         info.insert(
@@ -318,10 +335,10 @@ impl VideoChain {
             .get("out")
             .expect("sink was added")
             .set_pixel_format(format::Pixel::YUV420P);
-        let deinterlace = if interlaced {
-            "yadif=mode=send_frame:parity=auto:deint=all,"
+        let deinterlace = if scan.interlaced.is_some() {
+            format!("yadif=mode=send_frame:parity={}:deint=all,", scan.parity())
         } else {
-            ""
+            String::new()
         };
         let matrix = if hd { "bt709" } else { "bt601" };
         let spec = format!(
