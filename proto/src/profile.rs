@@ -109,6 +109,11 @@ pub struct VideoProfile {
     pub preset: String,
     pub audio_bitrate: u32,
     pub audio_sample_rate: u32,
+    /// EBU R128 loudness normalisation of the access copy's audio (FFmpeg's `loudnorm`,
+    /// single pass). The loudness of the result is measured and recorded either way.
+    pub loudness_normalise: bool,
+    pub loudness_target_lufs: f64,
+    pub loudness_true_peak_dbtp: f64,
     /// Write `poster.jpg`, a still of the access copy.
     pub poster: bool,
     /// Where the search for the poster starts, as a fraction of the duration (0.1: past most
@@ -130,6 +135,9 @@ impl Default for VideoProfile {
             preset: "veryfast".to_owned(),
             audio_bitrate: 160_000,
             audio_sample_rate: 48_000,
+            loudness_normalise: false,
+            loudness_target_lufs: -23.0,
+            loudness_true_peak_dbtp: -1.0,
             poster: true,
             poster_position: 0.1,
             storyboard: true,

@@ -150,6 +150,14 @@ fn validate(p: &Profile) -> Result<(), String> {
         ));
     }
     let v = &p.video;
+    if !(-70.0..=-5.0).contains(&v.loudness_target_lufs)
+        || !(-9.0..=0.0).contains(&v.loudness_true_peak_dbtp)
+    {
+        return Err(format!(
+            "profile {}: loudness target must be -70..=-5 LUFS and true peak -9..=0 dBTP",
+            p.name
+        ));
+    }
     if v.storyboard_interval_seconds.is_nan()
         || v.storyboard_interval_seconds <= 0.0
         || !(16..=640).contains(&v.storyboard_tile_width)

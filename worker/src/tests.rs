@@ -790,3 +790,73 @@ fn an_unflagged_sd_capture_idet_cannot_read_is_taken_as_interlaced() {
         .unwrap()
         .contains("SD broadcast raster"));
 }
+
+/// Integrated loudness of a file's audio as FFmpeg's own `ebur128` filter measures it.
+fn ffmpeg_integrated_lufs(path: &std::path::Path) -> f64 {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-i"])
+        .arg(path)
+        .args(["-map", "0:a", "-af", "ebur128", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let summary = &log[log.rfind("Summary:").expect("an ebur128 summary")..];
+    let line = summary
+        .lines()
+        .find(|l| l.trim_start().starts_with("I:"))
+        .unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn audio_loudness_is_measured_and_optionally_normalised_to_ebu_r128() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = dir.path().join("tone.mkv");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(["-f", "lavfi", "-i", "testsrc=s=160x120:r=25:d=6"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:d=6",
+        ])
+        .args(["-af", "volume=8dB", "-ac", "2"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "pcm_s16le",
+        ])
+        .arg(&master)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = |normalise: bool| {
+        let mut profile = caravan_proto::Profile::default();
+        profile.video.loudness_normalise = normalise;
+        let out = dir.path().join(format!("out-{normalise}"));
+        std::fs::create_dir_all(&out).unwrap();
+        let made = crate::pipeline::video::run(&master, &out, &profile, &mut |_| {}).unwrap();
+        let ours = made.master_info["access_audio_loudness"]["integrated_lufs"]
+            .as_f64()
+            .unwrap();
+        (ours, ffmpeg_integrated_lufs(&out.join("access.mp4")))
+    };
+    // As is: our meter agrees with FFmpeg's on the encoded result.
+    let (ours, theirs) = run(false);
+    assert!(
+        (ours - theirs).abs() < 0.5,
+        "ours {ours} vs ffmpeg {theirs}"
+    );
+    assert!(ours > -16.0, "the tone is well above the target: {ours}");
+    // Normalised: at the target, as FFmpeg measures it.
+    let (ours, theirs) = run(true);
+    assert!((theirs + 23.0).abs() < 1.0, "normalised to {theirs} LUFS");
+    assert!(
+        (ours - theirs).abs() < 0.5,
+        "ours {ours} vs ffmpeg {theirs}"
+    );
+}

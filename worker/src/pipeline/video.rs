@@ -161,6 +161,9 @@ pub fn run(
     octx.write_trailer()
         .map_err(|e| PipelineError::Encode(format!("MP4 trailer: {e}")))?;
     info.insert("decode_errors".to_owned(), video.decode_errors.into());
+    if let Some(loudness) = audio.as_ref().and_then(AudioChain::loudness) {
+        info.insert("access_audio_loudness".to_owned(), loudness);
+    }
     progress(100.0);
 
     let encoded_seconds =
@@ -541,6 +544,10 @@ struct AudioChain {
     graph: filter::Graph,
     encoder: codec::encoder::Audio,
     next_pts: Option<i64>,
+    /// EBU R128 meter over the stereo mix as encoded.
+    meter: Option<ebur128::EbuR128>,
+    /// The loudness the mix was normalised to, if the profile asked.
+    normalised_to: Option<f64>,
 }
 
 impl AudioChain {
@@ -628,10 +635,20 @@ impl AudioChain {
             out.set_channel_layout(ChannelLayout::STEREO);
             out.set_sample_rate(AUDIO_RATE as u32);
         }
+        let v = &profile.video;
+        // loudnorm works at 192 kHz internally: resample back after it.
+        let normalise = if v.loudness_normalise {
+            format!(
+                ",aformat=channel_layouts=stereo,loudnorm=I={}:TP={}:LRA=20,aresample={AUDIO_RATE}",
+                v.loudness_target_lufs, v.loudness_true_peak_dbtp
+            )
+        } else {
+            String::new()
+        };
         graph
             .output("in", 0)
             .and_then(|g| g.input("out", 0))
-            .and_then(|g| g.parse(&format!("aresample={AUDIO_RATE}")))
+            .and_then(|g| g.parse(&format!("aresample={AUDIO_RATE}{normalise}")))
             .map_err(filter_err)?;
         graph.validate().map_err(filter_err)?;
         graph
@@ -651,7 +668,32 @@ impl AudioChain {
             graph,
             encoder,
             next_pts: None,
+            meter: ebur128::EbuR128::new(
+                2,
+                AUDIO_RATE as u32,
+                ebur128::Mode::I | ebur128::Mode::LRA | ebur128::Mode::TRUE_PEAK,
+            )
+            .ok(),
+            normalised_to: v.loudness_normalise.then_some(v.loudness_target_lufs),
         })
+    }
+
+    /// EBU R128 figures of the encoded stereo mix, for the receipt.
+    fn loudness(&self) -> Option<serde_json::Value> {
+        let meter = self.meter.as_ref()?;
+        let integrated = meter.loudness_global().ok()?;
+        let range = meter.loudness_range().ok();
+        let peak = (0..2)
+            .filter_map(|ch| meter.true_peak(ch).ok())
+            .fold(0.0f64, f64::max);
+        let round = |v: f64| (v * 10.0).round() / 10.0;
+        Some(serde_json::json!({
+            "measured_on": "the access copy's stereo mix, before AAC encoding",
+            "integrated_lufs": integrated.is_finite().then(|| round(integrated)),
+            "range_lu": range.filter(|r| r.is_finite()).map(round),
+            "true_peak_dbtp": (peak > 0.0).then(|| round(20.0 * peak.log10())),
+            "normalised_to_lufs": self.normalised_to,
+        }))
     }
 
     fn decode(
@@ -706,6 +748,12 @@ impl AudioChain {
             let pts = self.next_pts.unwrap_or(0);
             filtered.set_pts(Some(pts));
             self.next_pts = Some(pts + filtered.samples() as i64);
+            if let Some(meter) = self.meter.as_mut() {
+                let (left, right) = (filtered.plane::<f32>(0), filtered.plane::<f32>(1));
+                if meter.add_frames_planar_f32(&[left, right]).is_err() {
+                    self.meter = None;
+                }
+            }
             self.encoder
                 .send_frame(&filtered)
                 .map_err(|e| PipelineError::Encode(format!("AAC: {e}")))?;
