@@ -12,19 +12,18 @@
 //! Prints a table with the ratios (ours ÷ reference: below 1 means we are faster or smaller).
 //! Set `CARAVAN_BENCH_SCALE=0.1` for a quick run on small inputs.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use caravan_proto::exec::ExecRequest;
 use caravan_proto::{JobKind, Profile};
+use common::{exec_job, fresh, measure, scale, Measured};
 
 fn main() {
-    let scale: f64 = std::env::var("CARAVAN_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0);
+    let scale = scale();
     let side = |mp: f64, aspect: f64| {
         let h = (mp * 1e6 * scale / aspect).sqrt();
         ((h * aspect) as u32, h as u32)
@@ -71,7 +70,7 @@ fn main() {
     for (label, input) in &inputs {
         // (a) the access set.
         let out = fresh(work.path(), "ours-a");
-        let ours = measure(exec_job(input, &out, access_profile()));
+        let ours = measure(exec_job(JobKind::Image, input, &out, access_profile()));
         rows.push(Row::new(label, "access set", "caravan", ours, None));
         if let Some(vips) = &vips {
             let out = fresh(work.path(), "vips-a");
@@ -151,7 +150,7 @@ fn main() {
 
         // (b) the IIIF pyramid.
         let out = fresh(work.path(), "ours-b");
-        let ours = measure(exec_job(input, &out, iiif_profile()));
+        let ours = measure(exec_job(JobKind::Image, input, &out, iiif_profile()));
         rows.push(Row::new(label, "IIIF level 0", "caravan", ours, None));
         if let Some(vips) = &vips {
             let out = fresh(work.path(), "vips-b");
@@ -200,60 +199,6 @@ fn iiif_profile() -> Profile {
     p.image.thumbnail_long_edge = 16;
     p.image.webp = false;
     p
-}
-
-fn exec_job(input: &Path, out: &Path, profile: Profile) -> Command {
-    let request = ExecRequest {
-        v: caravan_proto::PROTO_VERSION,
-        kind: JobKind::Image,
-        input: input.to_owned(),
-        out_dir: out.to_owned(),
-        asset_id: None,
-        profile,
-    };
-    let file = out.with_extension("request.json");
-    std::fs::write(&file, serde_json::to_vec(&request).unwrap()).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_caravan"));
-    command
-        .arg("exec-job")
-        .stdin(std::fs::File::open(&file).unwrap());
-    command
-}
-
-#[derive(Clone, Copy)]
-struct Measured {
-    wall: Duration,
-    peak_rss_mib: f64,
-}
-
-/// Runs `command` to completion; its wall time and peak resident set (from `wait4`).
-// The child is reaped by `wait4`, which `Child` does not know about.
-#[allow(clippy::zombie_processes)]
-fn measure(mut command: Command) -> Measured {
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let started = Instant::now();
-    let child = command
-        .stdout(Stdio::null())
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: an all-zero `rusage` is valid; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our child, not yet waited for; the pointers are to live locals.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = started.elapsed();
-    assert_eq!(waited, pid, "wait4 failed");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{command:?} failed: {}",
-        std::fs::read_to_string(log.path()).unwrap_or_default()
-    );
-    Measured {
-        wall,
-        peak_rss_mib: usage.ru_maxrss as f64 / 1024.0,
-    }
 }
 
 /// Runs each step of a command chain in turn: summed wall time, largest peak RSS.
@@ -423,13 +368,6 @@ fn tool(name: &str) -> Option<PathBuf> {
         .ok()
         .filter(|o| o.status.success())
         .map(|_| PathBuf::from(name))
-}
-
-fn fresh(dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(name);
-    let _ = std::fs::remove_dir_all(&path);
-    std::fs::create_dir_all(&path).unwrap();
-    path
 }
 
 fn path(p: &Path) -> String {
