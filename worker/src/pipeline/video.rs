@@ -370,6 +370,12 @@ impl VideoChain {
             .encoder()
             .video()
             .map_err(|e| PipelineError::Encode(format!("H.264 encoder: {e}")))?;
+        // libavcodec opens an encoder with one thread unless told: let x264 use every core.
+        encoder.set_threading(codec::threading::Config {
+            kind: codec::threading::Type::Frame,
+            count: 0,
+            ..Default::default()
+        });
         encoder.set_width(out_width);
         encoder.set_height(out_height);
         encoder.set_format(format::Pixel::YUV420P);
