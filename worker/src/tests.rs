@@ -618,32 +618,43 @@ fn iiif_tiles_promised_by_info_json_exist_decode_and_stitch_back() {
     }
 }
 
-/// A clip that opens on black (a leader) then shows a test pattern, made by the FFmpeg CLI.
-fn leader_then_pattern(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("leader.mkv");
+/// Makes `path` with the FFmpeg CLI from `args` (inputs, filters, codecs).
+fn ffmpeg_make(args: &[&str], path: &std::path::Path) -> std::path::PathBuf {
     let status = std::process::Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-y"])
-        .args(["-f", "lavfi", "-i", "color=c=black:s=320x240:r=25:d=1.2"])
-        .args(["-f", "lavfi", "-i", "testsrc=s=320x240:r=25:d=0.8"])
-        .args([
+        .args(args)
+        .arg(path)
+        .status()
+        .expect("ffmpeg is installed");
+    assert!(status.success(), "ffmpeg could not make {}", path.display());
+    path.to_owned()
+}
+
+/// A clip that opens on black (a leader) then shows a test pattern, made by the FFmpeg CLI.
+fn leader_then_pattern(dir: &std::path::Path) -> std::path::PathBuf {
+    ffmpeg_make(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=black:s=320x240:r=25:d=1.2",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=s=320x240:r=25:d=0.8",
             "-filter_complex",
             "[0:v][1:v]concat=n=2:v=1[v]",
             "-map",
             "[v]",
-        ])
-        .args([
             "-c:v",
             "libx264",
             "-preset",
             "ultrafast",
             "-pix_fmt",
             "yuv420p",
-        ])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg is installed");
-    assert!(status.success());
-    path
+        ],
+        &dir.join("leader.mkv"),
+    )
 }
 
 #[test]
@@ -721,14 +732,12 @@ fn unflagged_clip(dir: &std::path::Path, interlaced: bool) -> std::path::PathBuf
     } else {
         "testsrc=s=720x480:r=30000/1001:d=2,setfield=prog"
     };
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", filter])
-        .args(["-c:v", "ffv1", "-pix_fmt", "yuv422p"])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg is installed");
-    assert!(status.success());
-    path
+    ffmpeg_make(
+        &[
+            "-f", "lavfi", "-i", filter, "-c:v", "ffv1", "-pix_fmt", "yuv422p",
+        ],
+        &path,
+    )
 }
 
 #[test]
@@ -811,29 +820,29 @@ fn ffmpeg_integrated_lufs(path: &std::path::Path) -> f64 {
 #[test]
 fn audio_loudness_is_measured_and_optionally_normalised_to_ebu_r128() {
     let dir = tempfile::tempdir().unwrap();
-    let master = dir.path().join("tone.mkv");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(["-f", "lavfi", "-i", "testsrc=s=160x120:r=25:d=6"])
-        .args([
+    let master = ffmpeg_make(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=s=160x120:r=25:d=6",
             "-f",
             "lavfi",
             "-i",
             "sine=frequency=440:sample_rate=48000:d=6",
-        ])
-        .args(["-af", "volume=8dB", "-ac", "2"])
-        .args([
+            "-af",
+            "volume=8dB",
+            "-ac",
+            "2",
             "-c:v",
             "libx264",
             "-preset",
             "ultrafast",
             "-c:a",
             "pcm_s16le",
-        ])
-        .arg(&master)
-        .status()
-        .unwrap();
-    assert!(status.success());
+        ],
+        &dir.path().join("tone.mkv"),
+    );
     let run = |normalise: bool| {
         let mut profile = caravan_proto::Profile::default();
         profile.video.loudness_normalise = normalise;
