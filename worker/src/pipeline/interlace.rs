@@ -185,12 +185,9 @@ fn detect(input: &Path, open_options: Dictionary, facts: StreamFacts) -> Result<
 
     let mut counts = Counts::default();
     let mut decoded = frame::Video::empty();
-    let mut filtered = frame::Video::empty();
-    let mut packet = Packet::empty();
     let mut read_errors = 0;
-    let mut drain = |graph: &mut filter::Graph, counts: &mut Counts| {
-        let mut sink = graph.get("out").expect("sink was added");
-        while sink.sink().frame(&mut filtered).is_ok() {
+    let drain = |graph: &mut filter::Graph, counts: &mut Counts| {
+        while let Some(filtered) = super::video::next_frame(graph, frame::Video::empty()) {
             counts.frames += 1;
             let metadata = filtered.metadata();
             let get = |key: &str| {
@@ -206,6 +203,8 @@ fn detect(input: &Path, open_options: Dictionary, facts: StreamFacts) -> Result<
         }
     };
     while counts.frames < DETECT_FRAMES {
+        // Fresh each time: a reused packet leaks (see `video::run`).
+        let mut packet = Packet::empty();
         match packet.read(&mut ictx) {
             Ok(()) => {}
             Err(ff::Error::Eof) => break,

@@ -27,6 +27,17 @@ const ALLOWED_DEMUXERS: &str =
 
 const OUTPUT_NAME: &str = "access.mp4";
 
+/// The next frame out of `graph`'s sink `out`, in a fresh frame. (The sink moves its frame into
+/// the one it is given without releasing what that one held: reusing one frame across calls
+/// leaks every frame's buffers, ~3 MB per 1080p frame.)
+pub(crate) fn next_frame<F>(graph: &mut filter::Graph, mut empty: F) -> Option<F>
+where
+    F: std::ops::DerefMut<Target = frame::Frame>,
+{
+    let mut sink = graph.get("out").expect("sink was added");
+    sink.sink().frame(&mut empty).ok().map(|()| empty)
+}
+
 /// Local files in the containers of real masters, nothing else.
 fn open_options() -> Dictionary<'static> {
     let mut options = Dictionary::new();
@@ -109,8 +120,10 @@ pub fn run(
 
     let mut last_percent = -1.0f32;
     let mut read_errors = 0u32;
-    let mut packet = Packet::empty();
     loop {
+        // A fresh packet each time: `av_read_frame` does not release what a reused one held,
+        // so one packet across reads leaks every packet of the master.
+        let mut packet = Packet::empty();
         match packet.read(&mut ictx) {
             Ok(()) => read_errors = 0,
             Err(ff::Error::Eof) => break,
@@ -239,6 +252,12 @@ impl VideoChain {
             count: 0,
             ..Default::default()
         });
+        // Frame and slice threads, as the ffmpeg CLI uses: FFV1 masters are cut into slices.
+        // SAFETY: a plain field of the codec context, set before the decoder is opened.
+        unsafe {
+            (*context.as_mut_ptr()).thread_type =
+                ff::ffi::FF_THREAD_FRAME | ff::ffi::FF_THREAD_SLICE;
+        }
         let decoder = context.decoder().video().map_err(undecodable)?;
         let (width, height) = (decoder.width(), decoder.height());
         let limits = &profile.limits;
@@ -487,15 +506,7 @@ impl VideoChain {
     }
 
     fn drain_graph(&mut self, octx: &mut format::context::Output) -> Result<(), PipelineError> {
-        let mut filtered = frame::Video::empty();
-        while self
-            .graph
-            .get("out")
-            .expect("sink was added")
-            .sink()
-            .frame(&mut filtered)
-            .is_ok()
-        {
+        while let Some(mut filtered) = next_frame(&mut self.graph, frame::Video::empty()) {
             filtered.set_kind(ff::picture::Type::None);
             let seconds = filtered.pts().map_or(self.last_seconds, |pts| {
                 pts as f64 * f64::from(self.enc_time_base)
@@ -741,15 +752,7 @@ impl AudioChain {
     }
 
     fn drain_graph(&mut self, octx: &mut format::context::Output) -> Result<(), PipelineError> {
-        let mut filtered = frame::Audio::empty();
-        while self
-            .graph
-            .get("out")
-            .expect("sink was added")
-            .sink()
-            .frame(&mut filtered)
-            .is_ok()
-        {
+        while let Some(mut filtered) = next_frame(&mut self.graph, frame::Audio::empty()) {
             // Timestamps by sample count: continuous audio, independent of the source's jitter.
             let pts = self.next_pts.unwrap_or(0);
             filtered.set_pts(Some(pts));
