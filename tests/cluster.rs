@@ -35,19 +35,8 @@ impl Workers {
     }
 
     fn wait_until_consuming(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
         for (_, log) in &self.children {
-            while !std::fs::read_to_string(log)
-                .unwrap_or_default()
-                .contains("Consuming jobs")
-            {
-                assert!(
-                    Instant::now() < deadline,
-                    "a worker did not start consuming: {}",
-                    std::fs::read_to_string(log).unwrap_or_default()
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            wait_for_log(log, "Consuming jobs", Duration::from_secs(30));
         }
     }
 
@@ -178,7 +167,7 @@ async fn a_batch_already_uploaded_under_a_bucket_prefix_can_be_submitted() {
         _scratch,
     } = Run::new("e2e-prefix").await;
     // A digitization station uploaded its masters straight into the bucket.
-    for entry in walkdir(sample_batch()) {
+    for entry in files_below(sample_batch()) {
         let relative = entry
             .strip_prefix(sample_batch())
             .unwrap()
@@ -204,17 +193,4 @@ async fn a_batch_already_uploaded_under_a_bucket_prefix_can_be_submitted() {
     let second = run_json(&["submit", &source, "--json"], &envs);
     check_second_run(&second);
     workers.stop();
-}
-
-fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walkdir(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }

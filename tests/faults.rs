@@ -106,18 +106,7 @@ impl Cluster {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains("Consuming jobs")
-        {
-            assert!(
-                Instant::now() < deadline,
-                "worker did not start: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_log(&log, "Consuming jobs", Duration::from_secs(60));
         self.workers.push(Some(child));
         self.workers.len() - 1
     }
@@ -396,16 +385,13 @@ async fn row1_kill_9_workers_repeatedly_mid_batch() {
         std::thread::spawn(move || run_json(&["submit", dir.to_str().unwrap(), "--json"], &envs));
     let mut kills = 0;
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
-    while !submit.is_finished() {
+    // 30 kills, then let the batch finish (a killed worker's job waits ~9 s for its lease to go
+    // stale, so killing for ever would only slow the batch down).
+    while kills < 30 && !submit.is_finished() {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
         std::thread::sleep(Duration::from_millis(1000 + rng % 1500));
-        if kills >= 30 {
-            // Enough faults; let the batch finish (a killed worker's job waits ~9 s for its
-            // lease to go stale, so killing for ever would only slow the batch down).
-            continue;
-        }
         if submit.is_finished() {
             break;
         }
@@ -430,10 +416,7 @@ async fn row1_kill_9_workers_repeatedly_mid_batch() {
         "only {kills} kills happened; the batch finished too fast"
     );
     // Killed workers' scratch was cleaned by their successors; live workers hold none.
-    let leftovers: Vec<_> = walk(cluster._scratch.path())
-        .into_iter()
-        .filter(|p| p.is_file())
-        .collect();
+    let leftovers = files_below(cluster._scratch.path());
     assert!(leftovers.is_empty(), "scratch left behind: {leftovers:?}");
     assert_eq!(t.receipts, 200, "{t:?}");
     t.assert_clean();
@@ -766,18 +749,6 @@ async fn row6_same_job_published_twice_concurrently() {
     assert_eq!(cluster.completions().get(asset.as_str()), Some(&1));
     t.assert_clean();
     let _ = AssetId::parse(asset.as_str());
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        }
-        out.push(path);
-    }
-    out
 }
 
 /// A profiles file for one row's workers.

@@ -102,9 +102,8 @@ fn identifiers_refuse_anything_that_could_escape_a_key() {
         );
     }
     for bad in ["/abs", "a//b", "a/../b", "a/./b", "a/", "iiif/.hidden"] {
-        // Output names may nest ("iiif/…/default.jpg"); every other entry stays invalid.
         assert!(
-            bad == "a/b" || OutputName::parse(bad).is_err(),
+            OutputName::parse(bad).is_err(),
             "{bad:?} accepted as output name"
         );
     }

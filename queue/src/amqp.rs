@@ -187,12 +187,6 @@ impl AmqpQueue {
             durable: true,
             ..Default::default()
         };
-        let refused = |operation| {
-            move |e: lapin::Error| QueueError::Refused {
-                operation,
-                detail: e.to_string(),
-            }
-        };
 
         channel
             .exchange_declare(
@@ -398,8 +392,28 @@ impl AmqpQueue {
         kinds: &[JobKind],
         prefetch: u16,
     ) -> Result<AmqpJobStream, QueueError> {
-        // A dedicated connection for consuming, so a publisher reconnect never cancels consumers
-        // and a lost consumer connection is seen by the consumer loop.
+        let name = &self.inner.config.connection_name;
+        let queues: Vec<_> = kinds
+            .iter()
+            .map(|kind| (self.topology().job_queue(*kind), format!("{name}-{kind}")))
+            .collect();
+        self.consume(&queues, prefetch).await
+    }
+
+    /// Consumes the dead-letter watch queue (see [`Topology::dead_letter_watch_queue`]).
+    pub(crate) async fn consume_dead_letters(&self) -> Result<AmqpJobStream, QueueError> {
+        let tag = format!("{}-dead-letters", self.inner.config.connection_name);
+        let queues = [(self.topology().dead_letter_watch_queue(), tag)];
+        self.consume(&queues, 16).await
+    }
+
+    /// Consumes `(queue, consumer tag)` pairs on a dedicated connection, so a publisher reconnect
+    /// never cancels consumers and a lost consumer connection is seen by the consumer loop.
+    async fn consume(
+        &self,
+        queues: &[(String, String)],
+        prefetch: u16,
+    ) -> Result<AmqpJobStream, QueueError> {
         let connection = self.open_connection().await?;
         let channel = self
             .answer("opening a channel", connection.create_channel())
@@ -411,59 +425,18 @@ impl AmqpQueue {
         )
         .await?;
         let mut consumers = Vec::new();
-        let mut tags = Vec::new();
-        for kind in kinds {
-            let tag = format!("{}-{}", self.inner.config.connection_name, kind);
-            let consumer = self
-                .answer(
-                    "starting a consumer",
-                    channel.basic_consume(
-                        &self.topology().job_queue(*kind),
-                        &tag,
-                        BasicConsumeOptions::default(),
-                        FieldTable::default(),
-                    ),
-                )
-                .await?;
-            consumers.push(consumer);
-            tags.push(tag);
+        for (queue, tag) in queues {
+            let consume = channel.basic_consume(
+                queue,
+                tag,
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            );
+            consumers.push(self.answer("starting a consumer", consume).await?);
         }
         Ok(AmqpJobStream {
             consumers: select_all(consumers),
-            tags,
-            target: self.target(),
-            _connection: connection,
-            channel,
-        })
-    }
-
-    /// Consumes the dead-letter watch queue (see [`Topology::dead_letter_watch_queue`]).
-    pub(crate) async fn consume_dead_letters(&self) -> Result<AmqpJobStream, QueueError> {
-        let connection = self.open_connection().await?;
-        let channel = self
-            .answer("opening a channel", connection.create_channel())
-            .await?;
-        self.declare(&channel).await?;
-        self.answer(
-            "setting the prefetch",
-            channel.basic_qos(16, BasicQosOptions::default()),
-        )
-        .await?;
-        let tag = format!("{}-dead-letters", self.inner.config.connection_name);
-        let consumer = self
-            .answer(
-                "starting a consumer",
-                channel.basic_consume(
-                    &self.topology().dead_letter_watch_queue(),
-                    &tag,
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                ),
-            )
-            .await?;
-        Ok(AmqpJobStream {
-            consumers: select_all(vec![consumer]),
-            tags: vec![tag],
+            tags: queues.iter().map(|(_, tag)| tag.clone()).collect(),
             target: self.target(),
             _connection: connection,
             channel,
@@ -486,36 +459,29 @@ impl AmqpQueue {
             AMQPValue::LongInt(7 * 24 * 3600 * 1000),
         );
         let queue = t.events_queue(batch);
-        let declare = channel.queue_declare(
-            &queue,
-            QueueDeclareOptions {
+        let declare_and_bind = async {
+            let durable = QueueDeclareOptions {
                 durable: true,
                 ..Default::default()
-            },
-            args,
-        );
-        tokio::time::timeout(BROKER_TIMEOUT, declare)
+            };
+            channel
+                .queue_declare(&queue, durable, args)
+                .await
+                .map_err(refused("declaring the events queue"))?;
+            channel
+                .queue_bind(
+                    &queue,
+                    &t.events_exchange(),
+                    batch.as_str(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(refused("binding the events queue"))
+        };
+        tokio::time::timeout(BROKER_TIMEOUT, declare_and_bind)
             .await
-            .map_err(|_| self.timed_out("declaring the events queue"))?
-            .map_err(|e| QueueError::Refused {
-                operation: "declaring the events queue",
-                detail: e.to_string(),
-            })?;
-        let exchange = t.events_exchange();
-        let bind = channel.queue_bind(
-            &queue,
-            &exchange,
-            batch.as_str(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        );
-        tokio::time::timeout(BROKER_TIMEOUT, bind)
-            .await
-            .map_err(|_| self.timed_out("binding the events queue"))?
-            .map_err(|e| QueueError::Refused {
-                operation: "binding the events queue",
-                detail: e.to_string(),
-            })?;
+            .map_err(|_| self.timed_out("declaring the events queue"))??;
         let consumer = self
             .answer(
                 "starting the events consumer",
@@ -546,6 +512,14 @@ impl AmqpQueue {
         )
         .await
         .map(|_| ())
+    }
+}
+
+/// Maps a failed declaration or binding to [`QueueError::Refused`] naming `operation`.
+fn refused(operation: &'static str) -> impl Fn(lapin::Error) -> QueueError {
+    move |e| QueueError::Refused {
+        operation,
+        detail: e.to_string(),
     }
 }
 

@@ -171,11 +171,20 @@ impl LocalStore {
     }
 
     pub(crate) async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        // Only the folder the prefix names can hold its keys: walk from there, not the whole
+        // store (which holds every derivative and IIIF tile). No valid key has an invalid prefix.
+        let start = match prefix.rsplit_once('/') {
+            Some((dir, _)) if !dir.is_empty() => match self.path_of(dir) {
+                Ok(path) => path,
+                Err(_) => return Ok(Vec::new()),
+            },
+            _ => self.root.clone(),
+        };
         let root = self.root.clone();
         let prefix = prefix.to_owned();
         tokio::task::spawn_blocking(move || {
             let mut found = Vec::new();
-            let mut stack = vec![root.clone()];
+            let mut stack = vec![start];
             while let Some(dir) = stack.pop() {
                 let entries = match std::fs::read_dir(&dir) {
                     Ok(e) => e,

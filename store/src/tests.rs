@@ -130,3 +130,39 @@ async fn conditional_writes_keep_the_first_object() {
         "no temporary files left"
     );
 }
+
+#[tokio::test]
+async fn listing_a_prefix_returns_exactly_the_keys_below_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::Local(LocalStore::new(dir.path().join("store")));
+    for key in [
+        "incoming/a.tif",
+        "incoming/2026/b.tif",
+        "incoming-old/c.tif",
+        "derivatives/x/access.jpg",
+    ] {
+        store
+            .put_bytes(key, b"x".to_vec(), "application/octet-stream")
+            .await
+            .unwrap();
+    }
+    let keys = |listed: Vec<(String, u64)>| listed.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+    assert_eq!(
+        keys(store.list("incoming/").await.unwrap()),
+        ["incoming/2026/b.tif", "incoming/a.tif"]
+    );
+    assert_eq!(
+        keys(store.list("incoming").await.unwrap()),
+        [
+            "incoming-old/c.tif",
+            "incoming/2026/b.tif",
+            "incoming/a.tif"
+        ]
+    );
+    assert_eq!(
+        keys(store.list("incoming/2026/b").await.unwrap()),
+        ["incoming/2026/b.tif"]
+    );
+    assert!(store.list("nothing/").await.unwrap().is_empty());
+    assert!(store.list("../").await.unwrap().is_empty());
+}

@@ -105,6 +105,37 @@ pub fn output_within(mut command: Command, limit: std::time::Duration) -> std::p
     }
 }
 
+/// Every file below `dir` (none if it does not exist).
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_below(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// Waits until the log file at `log` contains `needle`; fails with the log after `limit`.
+pub fn wait_for_log(log: &Path, needle: &str, limit: std::time::Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    while !std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .contains(needle)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {needle:?} in {} within {limit:?}: {}",
+            log.display(),
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 pub fn names(summary: &Value, list: &str) -> Vec<String> {
     let mut names: Vec<String> = summary[list]
         .as_array()

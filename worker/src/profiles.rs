@@ -113,11 +113,11 @@ fn check_known_keys(raw: &toml::Value) -> Result<(), String> {
 
 fn validate(p: &Profile) -> Result<(), String> {
     let i = &p.image;
-    let edges = [i.access_long_edge, i.thumbnail_long_edge]
+    let mut edges = [i.access_long_edge, i.thumbnail_long_edge]
         .into_iter()
         .chain(i.access_extra_sizes.iter().copied())
         .chain(i.thumbnail_extra_sizes.iter().copied());
-    if edges.clone().any(|e| !(16..=65_500).contains(&e)) {
+    if edges.any(|e| !(16..=65_500).contains(&e)) {
         return Err(format!(
             "profile {}: sizes (long edges) must be 16..=65500 px",
             p.name
@@ -143,13 +143,13 @@ fn validate(p: &Profile) -> Result<(), String> {
             p.name
         ));
     }
-    if !(0.0..=1.0).contains(&p.video.poster_position) {
+    let v = &p.video;
+    if !(0.0..=1.0).contains(&v.poster_position) {
         return Err(format!(
             "profile {}: video.poster_position is a fraction of the duration, 0..=1",
             p.name
         ));
     }
-    let v = &p.video;
     if !(-70.0..=-5.0).contains(&v.loudness_target_lufs)
         || !(-9.0..=0.0).contains(&v.loudness_true_peak_dbtp)
     {
@@ -168,7 +168,7 @@ fn validate(p: &Profile) -> Result<(), String> {
             p.name
         ));
     }
-    if p.video.max_height < 64 || p.video.crf > 51 {
+    if v.max_height < 64 || v.crf > 51 {
         return Err(format!(
             "profile {}: video.max_height must be ≥ 64 and crf ≤ 51",
             p.name

@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use caravan_proto::exec::ExecOutput;
 use caravan_proto::OutputName;
@@ -77,19 +77,17 @@ fn dimensions_u16(image: &RgbImage, name: &str) -> Result<(u16, u16), PipelineEr
 /// Writes and syncs `bytes` as `out_dir/name`, creating folders inside `out_dir` as needed.
 fn write_file(out_dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PipelineError> {
     let path = out_dir.join(name);
-    let io_err = |path: &PathBuf| {
-        let path = path.clone();
-        move |source| PipelineError::Output { path, source }
+    let err = |source| PipelineError::Output {
+        path: path.clone(),
+        source,
     };
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io_err(&path))?;
+        std::fs::create_dir_all(parent).map_err(err)?;
     }
-    let mut writer = BufWriter::new(File::create(&path).map_err(io_err(&path))?);
-    writer.write_all(bytes).map_err(io_err(&path))?;
-    let file = writer
-        .into_inner()
-        .map_err(|e| io_err(&path)(e.into_error()))?;
-    file.sync_all().map_err(io_err(&path))
+    let mut writer = BufWriter::new(File::create(&path).map_err(err)?);
+    writer.write_all(bytes).map_err(err)?;
+    let file = writer.into_inner().map_err(|e| err(e.into_error()))?;
+    file.sync_all().map_err(err)
 }
 
 fn record(name: &str, media_type: &str, image: &RgbImage) -> ExecOutput {

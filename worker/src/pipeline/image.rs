@@ -62,60 +62,52 @@ fn access_copies(
     struct Wanted {
         stem: String,
         long_edge: u32,
-        jpeg: Jpeg,
+        quality: u8,
         webp: bool,
     }
-    let access = |stem: String, long_edge| Wanted {
+    let wanted = |stem: String, long_edge, quality, webp| Wanted {
         stem,
         long_edge,
-        jpeg: Jpeg {
-            quality: p.access_quality,
-            progressive: p.progressive,
-        },
-        webp: p.webp,
+        quality,
+        webp,
     };
-    let thumb = |stem: String, long_edge| Wanted {
-        stem,
-        long_edge,
-        jpeg: Jpeg {
-            quality: p.thumbnail_quality,
-            progressive: p.progressive,
-        },
-        webp: false,
-    };
-    let mut wanted = vec![access("access".into(), p.access_long_edge)];
-    wanted
-        .extend((p.access_extra_sizes.iter()).map(|&edge| access(format!("access-{edge}"), edge)));
-    wanted.push(thumb("thumb".into(), p.thumbnail_long_edge));
-    wanted
-        .extend((p.thumbnail_extra_sizes.iter()).map(|&edge| thumb(format!("thumb-{edge}"), edge)));
+    let (aq, tq) = (p.access_quality, p.thumbnail_quality);
+    let mut all = vec![wanted("access".into(), p.access_long_edge, aq, p.webp)];
+    all.extend(
+        (p.access_extra_sizes.iter()).map(|&e| wanted(format!("access-{e}"), e, aq, p.webp)),
+    );
+    all.push(wanted("thumb".into(), p.thumbnail_long_edge, tq, false));
+    all.extend(
+        (p.thumbnail_extra_sizes.iter()).map(|&e| wanted(format!("thumb-{e}"), e, tq, false)),
+    );
     // Largest first, so each size resamples the previous (smaller, cheaper) image.
-    wanted.sort_by_key(|w| std::cmp::Reverse(w.long_edge));
+    all.sort_by_key(|w| std::cmp::Reverse(w.long_edge));
 
     let (w, h) = decoded.dimensions();
     let mut outputs = Vec::new();
-    let mut source: Option<RgbImage> = None;
-    for item in wanted {
+    let mut source = std::borrow::Cow::Borrowed(decoded);
+    for item in all {
         let (tw, th) = fitted_size(w, h, item.long_edge);
-        let from = source.as_ref().unwrap_or(decoded);
-        let image = if from.dimensions() == (tw, th) {
-            from.clone()
-        } else {
-            resize_to(from, tw, th)?
+        if source.dimensions() != (tw, th) {
+            source = std::borrow::Cow::Owned(resize_to(&source, tw, th)?);
+        }
+        let image = source.as_ref();
+        let jpeg = Jpeg {
+            quality: item.quality,
+            progressive: p.progressive,
         };
         // The two encoders are independent: run them side by side.
         let (jpeg, webp) = rayon::join(
-            || write_jpeg(&image, out_dir, &format!("{}.jpg", item.stem), item.jpeg),
+            || write_jpeg(image, out_dir, &format!("{}.jpg", item.stem), jpeg),
             || {
                 let name = format!("{}.webp", item.stem);
                 item.webp
-                    .then(|| write_webp(&image, out_dir, &name, p.webp_quality))
+                    .then(|| write_webp(image, out_dir, &name, p.webp_quality))
                     .transpose()
             },
         );
         outputs.push(jpeg?);
         outputs.extend(webp?);
-        source = Some(image);
     }
     Ok(outputs)
 }

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use ff::{codec, filter, format, frame, Dictionary, Packet, Rational};
+use ff::{codec, filter, format, frame, Dictionary, Rational};
 use ffmpeg_next as ff;
 
 /// Frames `idet` looks at when the flags say nothing.
@@ -185,7 +185,6 @@ fn detect(input: &Path, open_options: Dictionary, facts: StreamFacts) -> Result<
 
     let mut counts = Counts::default();
     let mut decoded = frame::Video::empty();
-    let mut read_errors = 0;
     let drain = |graph: &mut filter::Graph, counts: &mut Counts| {
         while let Some(filtered) = super::video::next_frame(graph, frame::Video::empty()) {
             counts.frames += 1;
@@ -203,19 +202,9 @@ fn detect(input: &Path, open_options: Dictionary, facts: StreamFacts) -> Result<
         }
     };
     while counts.frames < DETECT_FRAMES {
-        // Fresh each time: a reused packet leaks (see `video::run`).
-        let mut packet = Packet::empty();
-        match packet.read(&mut ictx) {
-            Ok(()) => {}
-            Err(ff::Error::Eof) => break,
-            Err(_) => {
-                read_errors += 1;
-                if read_errors > 100 {
-                    break;
-                }
-                continue;
-            }
-        }
+        let Some(packet) = super::video::next_packet(&mut ictx, 100) else {
+            break;
+        };
         if packet.stream() != facts.index || decoder.send_packet(&packet).is_err() {
             continue;
         }
