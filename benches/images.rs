@@ -3,7 +3,8 @@
 //!
 //! Generates a ~100 MP 16-bit uncompressed TIFF and a ~40 MP 8-bit LZW TIFF, then times, each in
 //! its own process (wall time and peak RSS from `wait4`):
-//! (a) the access set — 2048 px progressive JPEG, 2048 px WebP, 256 px thumbnail — made by
+//! (a) the access set — 2048 px progressive JPEG and WebP, both with a logo watermark (PNG with
+//!     alpha, a quarter of the width, 60 % opacity, bottom right), 256 px thumbnail — made by
 //!     `caravan exec-job` (the worker's pipeline child), by a `vips` command chain and by one
 //!     ImageMagick `convert`;
 //! (b) the static IIIF level-0 pyramid (512 px tiles) by `caravan exec-job` against
@@ -35,6 +36,7 @@ fn main() {
     if let Ok(dir) = std::env::var("CARAVAN_BENCH_GENERATE") {
         make_tiff16(Path::new(&dir), big);
         make_tiff8_lzw(Path::new(&dir), lzw);
+        make_logo(Path::new(&dir));
         return;
     }
     let work = tempfile::tempdir().expect("a temporary folder");
@@ -70,8 +72,15 @@ fn main() {
     for (label, input) in &inputs {
         // (a) the access set.
         let out = fresh(work.path(), "ours-a");
-        let ours = measure(exec_job(JobKind::Image, input, &out, access_profile()));
+        let ours = measure(exec_job(
+            JobKind::Image,
+            input,
+            &out,
+            access_profile(&work.path().join(LOGO)),
+        ));
         rows.push(Row::new(label, "access set", "caravan", ours, None));
+        let access = image::image_dimensions(out.join("access.jpg")).expect("our access copy");
+        let mark = Mark::for_access(access);
         if let Some(vips) = &vips {
             let out = fresh(work.path(), "vips-a");
             let v = out.join("access.v");
@@ -85,8 +94,32 @@ fn main() {
                     "down".into(),
                 ],
                 vec![
-                    "jpegsave".into(),
+                    "linear".into(),
+                    path(&work.path().join(LOGO)),
+                    path(&out.join("logo-a.v")),
+                    "1 1 1 0.6".into(),
+                    "0 0 0 0".into(),
+                ],
+                vec![
+                    "resize".into(),
+                    path(&out.join("logo-a.v")),
+                    path(&out.join("logo.v")),
+                    format!("{}", f64::from(mark.width) / f64::from(LOGO_SIZE.0)),
+                ],
+                vec![
+                    "composite2".into(),
                     path(&v),
+                    path(&out.join("logo.v")),
+                    path(&out.join("marked.v")),
+                    "over".into(),
+                    "--x".into(),
+                    mark.x.to_string(),
+                    "--y".into(),
+                    mark.y.to_string(),
+                ],
+                vec![
+                    "jpegsave".into(),
+                    path(&out.join("marked.v")),
                     path(&out.join("access.jpg")),
                     "--Q".into(),
                     "85".into(),
@@ -95,7 +128,7 @@ fn main() {
                 ],
                 vec![
                     "webpsave".into(),
-                    path(&v),
+                    path(&out.join("marked.v")),
                     path(&out.join("access.webp")),
                     "--Q".into(),
                     "80".into(),
@@ -123,7 +156,21 @@ fn main() {
             command
                 .env("MAGICK_CONFIGURE_PATH", &magick_policy)
                 .arg(input)
-                .args(["-resize", "2048x2048>", "-strip", "-depth", "8"])
+                .args(["-resize", "2048x2048>", "-strip", "-depth", "8", "("])
+                .arg(work.path().join(LOGO))
+                .args(["-resize", &format!("{}x", mark.width)])
+                .args([
+                    "-channel",
+                    "A",
+                    "-evaluate",
+                    "multiply",
+                    "0.6",
+                    "+channel",
+                    ")",
+                ])
+                .args(["-gravity", "southeast", "-geometry"])
+                .arg(format!("+{}+{}", mark.margin, mark.margin))
+                .args(["-composite", "-gravity", "northwest"])
                 .args(["-interlace", "Plane", "-quality", "85"])
                 .args(["-write"])
                 .arg(out.join("access.jpg"))
@@ -180,8 +227,20 @@ fn main() {
     print_table(&rows, vips.is_some(), convert.is_some());
 }
 
-/// The profile for (a): only the access set (no extra sizes, no tiles).
-fn access_profile() -> Profile {
+/// The profile for (a): only the access set (no extra sizes, no tiles), watermarked with `logo`.
+fn access_profile(logo: &Path) -> Profile {
+    let mut p = base_profile();
+    let w = &mut p.image.watermark;
+    w.enabled = true;
+    w.logo = Some(logo.to_owned());
+    w.position = "bottom-right".into();
+    w.opacity = 0.6;
+    w.scale = 0.25;
+    w.margin = 0.03;
+    p
+}
+
+fn base_profile() -> Profile {
     let mut p = Profile::default();
     p.image.access_extra_sizes.clear();
     p.image.iiif.enabled = false;
@@ -190,9 +249,46 @@ fn access_profile() -> Profile {
     p
 }
 
+const LOGO: &str = "logo.png";
+const LOGO_SIZE: (u32, u32) = (600, 300);
+
+/// A 600×300 logo: an opaque disc with a soft edge on a transparent ground.
+fn make_logo(dir: &Path) {
+    let (w, h) = LOGO_SIZE;
+    let logo = image::RgbaImage::from_fn(w, h, |x, y| {
+        let d =
+            (f64::from(x) - f64::from(w) / 2.0).hypot((f64::from(y) - f64::from(h) / 2.0) * 2.0);
+        let a = ((f64::from(w) / 2.0 - d) / 20.0).clamp(0.0, 1.0);
+        image::Rgba([200, (x % 256) as u8, 40, (a * 255.0) as u8])
+    });
+    logo.save(dir.join(LOGO)).expect("the logo is written");
+}
+
+/// Where our profile puts the logo on an access copy of `(w, h)`, for the reference chains.
+struct Mark {
+    width: u32,
+    x: u32,
+    y: u32,
+    margin: u32,
+}
+
+impl Mark {
+    fn for_access((w, h): (u32, u32)) -> Self {
+        let width = w / 4;
+        let height = width * LOGO_SIZE.1 / LOGO_SIZE.0;
+        let margin = (0.03 * f64::from(w.min(h))) as u32;
+        Self {
+            width,
+            x: w - margin - width,
+            y: h - margin - height,
+            margin,
+        }
+    }
+}
+
 /// The profile for (b): tiles, with the access set made as small as the pipeline allows.
 fn iiif_profile() -> Profile {
-    let mut p = access_profile();
+    let mut p = base_profile();
     p.image.iiif.enabled = true;
     p.image.iiif.tile_size = 512;
     p.image.access_long_edge = 16;

@@ -29,10 +29,20 @@ pub fn exec_job(kind: JobKind, input: &Path, out: &Path, profile: Profile) -> Co
     command
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Measured {
     pub wall: Duration,
     pub peak_rss_mib: f64,
+}
+
+impl Measured {
+    /// This run followed by `next`: wall times add up, the peak is the larger one.
+    pub fn then(self, next: Measured) -> Measured {
+        Measured {
+            wall: self.wall + next.wall,
+            peak_rss_mib: self.peak_rss_mib.max(next.peak_rss_mib),
+        }
+    }
 }
 
 /// Runs `command` to completion; its wall time and peak resident set (from `wait4`).

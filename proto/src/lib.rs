@@ -28,7 +28,9 @@ pub use batch::{BatchEntry, BatchIndex, Disposition};
 pub use event::{EventBody, JobEvent};
 pub use ids::{AssetId, BatchId, IdError, OutputName, ProfileName};
 pub use job::{Job, JobKind, MasterLocation};
-pub use profile::{IiifProfile, ImageProfile, Limits, Profile, VideoProfile};
+pub use profile::{
+    HlsProfile, HlsRung, IiifProfile, ImageProfile, Limits, Profile, VideoProfile, WatermarkProfile,
+};
 pub use receipt::{Claim, FailureRecord, OutputRecord, Receipt};
 pub use topology::Topology;
 

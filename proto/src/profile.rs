@@ -51,6 +51,57 @@ pub struct ImageProfile {
     pub webp_quality: u8,
     /// Static IIIF Image API 3.0 level-0 tiles.
     pub iiif: IiifProfile,
+    /// A visible watermark on the access copies (JPEG and WebP, every access size).
+    pub watermark: WatermarkProfile,
+}
+
+/// A visible watermark: a logo, a line of text, or both (logo above text), placed in a corner,
+/// an edge or the centre, or repeated diagonally over the whole image.
+///
+/// Text is shaped with HarfBuzz's rules (rustybuzz) in any script and direction — Latin, Arabic
+/// (right to left, joined), Thai, Chinese — each character drawn with the first font of `fonts`
+/// (then the built-in list of Debian's Noto fonts) that has it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WatermarkProfile {
+    pub enabled: bool,
+    /// A PNG (alpha respected) on the worker's disk; its SHA-256 goes into the receipt.
+    pub logo: Option<std::path::PathBuf>,
+    pub text: Option<String>,
+    /// `top-left`, `top`, `top-right`, `left`, `center`, `right`, `bottom-left`, `bottom`,
+    /// `bottom-right`, or `tiled` (repeated over the image, turned by `angle_degrees`).
+    pub position: String,
+    /// Gap between the mark and the image's edges, as a fraction of the image's short edge.
+    pub margin: f32,
+    /// 0 (invisible) to 1 (opaque).
+    pub opacity: f32,
+    /// The mark's width as a fraction of the image's width.
+    pub scale: f32,
+    /// Rotation of the tiled marks, counter-clockwise.
+    pub angle_degrees: f32,
+    /// Text fill and outline colours, `#rrggbb`.
+    pub text_colour: String,
+    pub outline_colour: String,
+    /// Font files tried before the built-in list (`.ttf`, `.otf`, or `.ttc` with `#index`).
+    pub fonts: Vec<String>,
+}
+
+impl Default for WatermarkProfile {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            logo: None,
+            text: None,
+            position: "bottom-right".to_owned(),
+            margin: 0.03,
+            opacity: 0.6,
+            scale: 0.25,
+            angle_degrees: 30.0,
+            text_colour: "#ffffff".to_owned(),
+            outline_colour: "#000000".to_owned(),
+            fonts: Vec::new(),
+        }
+    }
 }
 
 /// Static IIIF tiles: `iiif/info.json` and `iiif/{region}/{size}/0/default.jpg`, served as files.
@@ -93,14 +144,17 @@ impl Default for ImageProfile {
             webp: true,
             webp_quality: 80,
             iiif: IiifProfile::default(),
+            watermark: WatermarkProfile::default(),
         }
     }
 }
 
-/// The video access copy.
+/// The video renditions: the access copy, the HLS ladder, poster and storyboard.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VideoProfile {
+    /// Write `access.mp4` (off for a profile that only streams).
+    pub access_mp4: bool,
     /// Frames taller than this are scaled down (keeping display aspect).
     pub max_height: u32,
     /// x264 constant rate factor.
@@ -125,11 +179,18 @@ pub struct VideoProfile {
     pub storyboard_interval_seconds: f64,
     pub storyboard_tile_width: u32,
     pub storyboard_max_tiles: u32,
+    /// An HLS ladder (CMAF/fMP4 segments) under `hls/`, fed from the same decode as the access
+    /// copy.
+    pub hls: HlsProfile,
+    /// A visible watermark burned into every rendition (the access copy, the HLS rungs, and so
+    /// the poster and storyboard taken from them), placed and sized on the displayed picture.
+    pub watermark: WatermarkProfile,
 }
 
 impl Default for VideoProfile {
     fn default() -> Self {
         Self {
+            access_mp4: true,
             max_height: 1080,
             crf: 20,
             preset: "veryfast".to_owned(),
@@ -144,6 +205,46 @@ impl Default for VideoProfile {
             storyboard_interval_seconds: 10.0,
             storyboard_tile_width: 160,
             storyboard_max_tiles: 100,
+            hls: HlsProfile::default(),
+            watermark: WatermarkProfile::default(),
+        }
+    }
+}
+
+/// The HLS ladder: one rendition per rung no taller than the source (the source's own height
+/// when every rung is taller), keyframes forced at every segment boundary so that all rungs cut
+/// at the same instants, and a master playlist `hls/master.m3u8`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HlsProfile {
+    pub enabled: bool,
+    /// Target segment duration, in seconds.
+    pub segment_seconds: f64,
+    /// Rungs, any order; each is encoded at the access copy's CRF, capped at its bitrate.
+    pub rungs: Vec<HlsRung>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HlsRung {
+    /// Frame height in lines; the width keeps the display aspect.
+    pub height: u32,
+    /// Video bitrate cap (x264 VBV maximum rate), in kbit/s.
+    pub max_kbps: u32,
+}
+
+impl Default for HlsProfile {
+    fn default() -> Self {
+        let rung = |height, max_kbps| HlsRung { height, max_kbps };
+        Self {
+            enabled: true,
+            segment_seconds: 6.0,
+            rungs: vec![
+                rung(1080, 6000),
+                rung(720, 3500),
+                rung(480, 1500),
+                rung(360, 800),
+            ],
         }
     }
 }

@@ -213,10 +213,12 @@ pub async fn check_receipts(store: &Store, summary: &Value) -> Vec<String> {
 
         let mut outputs = BTreeMap::new();
         for output in &receipt.outputs {
-            let local = scratch.path().join(format!(
-                "{asset}-{}",
-                output.name.as_str().replace('/', "_")
-            ));
+            // Laid out as in the store, so that relative references (HLS playlists) resolve.
+            let local = scratch
+                .path()
+                .join(asset.as_str())
+                .join(output.name.as_str());
+            std::fs::create_dir_all(local.parent().unwrap()).unwrap();
             let got = store.get_to_file(&output.key, &local).await.unwrap();
             assert_eq!(got.size, output.size, "{name}/{}", output.name);
             assert_eq!(got.sha256, output.sha256, "{name}/{}", output.name);
@@ -283,6 +285,25 @@ pub async fn check_receipts(store: &Store, summary: &Value) -> Vec<String> {
                 let moov = find(&head, b"moov").expect("moov box");
                 let mdat = find(&head, b"mdat").expect("mdat box");
                 assert!(moov < mdat, "{name}: moov is not at the front");
+
+                // The HLS ladder, as fetched from the store: ffprobe follows the master playlist
+                // into every rung (rungs no taller than the source, the source's height first).
+                let (master_playlist, _) = &outputs["hls/master.m3u8"];
+                let ladder = ffprobe(master_playlist);
+                let mut heights: Vec<u64> = ladder["streams"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|s| s["codec_name"] == "h264")
+                    .map(|s| s["height"].as_u64().unwrap())
+                    .collect();
+                heights.dedup();
+                let expected: &[u64] = if name.ends_with("capture-ntsc.mkv") {
+                    &[480, 360]
+                } else {
+                    &[360]
+                };
+                assert_eq!(heights, expected, "{name}: HLS rungs");
 
                 let (track, _) = &outputs["storyboard.vtt"];
                 let track = std::fs::read_to_string(track).unwrap();

@@ -101,14 +101,22 @@ fn check_known_keys(raw: &toml::Value) -> Result<(), String> {
             let Some((_, Ok(known))) = sections.iter().find(|(s, _)| s == section) else {
                 continue; // deny_unknown_fields on ProfileEntry reports it
             };
-            for key in value.as_table().map(|t| t.keys()).into_iter().flatten() {
-                if known.get(key).is_none() {
-                    return Err(format!("profile {name}: unknown setting {section}.{key}"));
-                }
-            }
+            unknown_key(value, known, section).map_or(Ok(()), |key| {
+                Err(format!("profile {name}: unknown setting {key}"))
+            })?;
         }
     }
     Ok(())
+}
+
+/// The first key of `value` (a table, at any depth) that `known` (the defaults) does not have.
+fn unknown_key(value: &toml::Value, known: &serde_json::Value, path: &str) -> Option<String> {
+    let table = value.as_table()?;
+    table.iter().find_map(|(key, inner)| match known.get(key) {
+        None => Some(format!("{path}.{key}")),
+        Some(known) if known.is_object() => unknown_key(inner, known, &format!("{path}.{key}")),
+        Some(_) => None,
+    })
 }
 
 fn validate(p: &Profile) -> Result<(), String> {
@@ -143,6 +151,22 @@ fn validate(p: &Profile) -> Result<(), String> {
             p.name
         ));
     }
+    for w in [&i.watermark, &p.video.watermark] {
+        if w.enabled
+            && (!(0.0..=1.0).contains(&w.opacity)
+                || !(0.01..=1.0).contains(&w.scale)
+                || !(0.0..=0.45).contains(&w.margin))
+        {
+            return Err(format!(
+                "profile {}: watermark opacity must be 0..=1, scale 0.01..=1, margin 0..=0.45",
+                p.name
+            ));
+        }
+        // Loads the logo and fonts and shapes the text now, so a worker with a bad watermark
+        // setting says so when it starts, not on every job.
+        crate::pipeline::watermark::Watermark::prepare(w)
+            .map_err(|e| format!("profile {}: {e}", p.name))?;
+    }
     let v = &p.video;
     if !(0.0..=1.0).contains(&v.poster_position) {
         return Err(format!(
@@ -165,6 +189,27 @@ fn validate(p: &Profile) -> Result<(), String> {
     {
         return Err(format!(
             "profile {}: storyboard interval must be > 0 s, tile width 16..=640 px, max tiles 1..=400",
+            p.name
+        ));
+    }
+    let hls = &v.hls;
+    if hls.enabled
+        && (!(1.0..=60.0).contains(&hls.segment_seconds)
+            || hls.rungs.is_empty()
+            || hls.rungs.len() > 8
+            || hls
+                .rungs
+                .iter()
+                .any(|r| !(64..=4320).contains(&r.height) || !(64..=200_000).contains(&r.max_kbps)))
+    {
+        return Err(format!(
+            "profile {}: video.hls needs 1..=8 rungs of 64..=4320 lines and 64..=200000 kbit/s, and segments of 1..=60 s",
+            p.name
+        ));
+    }
+    if !v.access_mp4 && !hls.enabled {
+        return Err(format!(
+            "profile {}: video.access_mp4 and video.hls.enabled are both off: a video would make nothing",
             p.name
         ));
     }

@@ -14,6 +14,7 @@ use fast_image_resize as fr;
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
 
 use super::encode::{write_jpeg, write_webp, Jpeg};
+use super::watermark::Watermark;
 use super::{PipelineError, PipelineOutput};
 
 /// Decodes the request's master and writes the access copies and thumbnails
@@ -23,10 +24,11 @@ pub fn run(
     progress: &mut dyn FnMut(f32),
 ) -> Result<PipelineOutput, PipelineError> {
     let (input, out_dir, profile) = (&request.input, &request.out_dir, &request.profile);
+    let p = &profile.image;
+    let watermark = Watermark::prepare(&p.watermark)?;
     let (decoded, mut master_info) = decode(input, profile)?;
     progress(40.0);
-    let p = &profile.image;
-    let mut outputs = access_copies(&decoded, p, out_dir)?;
+    let mut outputs = access_copies(&decoded, p, watermark.as_ref(), out_dir)?;
     progress(70.0);
     if p.iiif.enabled {
         let asset = request
@@ -43,6 +45,9 @@ pub fn run(
     progress(100.0);
     master_info.insert("width_displayed".into(), decoded.width().into());
     master_info.insert("height_displayed".into(), decoded.height().into());
+    if let Some(mark) = &watermark {
+        master_info.insert("watermark".into(), mark.described.clone());
+    }
     Ok(PipelineOutput {
         outputs,
         tools: crate::tools::image_tools(),
@@ -53,29 +58,30 @@ pub fn run(
 /// `access.jpg` (+ `access.webp`) at the profile's access size, `access-<edge>.jpg` (+ `.webp`)
 /// at its extra sizes, `thumb.jpg` and `thumb-<edge>.jpg`. Sizes are fitted from the master's
 /// dimensions (so they do not depend on the order of work); each is resampled from the
-/// smallest image already made that is at least as large.
+/// smallest image already made that is at least as large (unmarked: the watermark, if any, is
+/// drawn on each access copy at its own size).
 fn access_copies(
     decoded: &RgbImage,
     p: &ImageProfile,
+    watermark: Option<&Watermark>,
     out_dir: &Path,
 ) -> Result<Vec<ExecOutput>, PipelineError> {
     struct Wanted {
         stem: String,
         long_edge: u32,
         quality: u8,
-        webp: bool,
+        /// Access copies: a WebP beside the JPEG (if the profile asks), and the watermark.
+        access: bool,
     }
-    let wanted = |stem: String, long_edge, quality, webp| Wanted {
+    let wanted = |stem: String, long_edge, quality, access| Wanted {
         stem,
         long_edge,
         quality,
-        webp,
+        access,
     };
     let (aq, tq) = (p.access_quality, p.thumbnail_quality);
-    let mut all = vec![wanted("access".into(), p.access_long_edge, aq, p.webp)];
-    all.extend(
-        (p.access_extra_sizes.iter()).map(|&e| wanted(format!("access-{e}"), e, aq, p.webp)),
-    );
+    let mut all = vec![wanted("access".into(), p.access_long_edge, aq, true)];
+    all.extend((p.access_extra_sizes.iter()).map(|&e| wanted(format!("access-{e}"), e, aq, true)));
     all.push(wanted("thumb".into(), p.thumbnail_long_edge, tq, false));
     all.extend(
         (p.thumbnail_extra_sizes.iter()).map(|&e| wanted(format!("thumb-{e}"), e, tq, false)),
@@ -91,7 +97,11 @@ fn access_copies(
         if source.dimensions() != (tw, th) {
             source = std::borrow::Cow::Owned(resize_to(&source, tw, th)?);
         }
-        let image = source.as_ref();
+        let marked = match watermark.filter(|_| item.access) {
+            Some(mark) => Some(mark.apply(&source)?),
+            None => None,
+        };
+        let image = marked.as_ref().unwrap_or(source.as_ref());
         let jpeg = Jpeg {
             quality: item.quality,
             progressive: p.progressive,
@@ -101,7 +111,7 @@ fn access_copies(
             || write_jpeg(image, out_dir, &format!("{}.jpg", item.stem), jpeg),
             || {
                 let name = format!("{}.webp", item.stem);
-                item.webp
+                (item.access && p.webp)
                     .then(|| write_webp(image, out_dir, &name, p.webp_quality))
                     .transpose()
             },

@@ -186,7 +186,7 @@ fn detect(input: &Path, open_options: Dictionary, facts: StreamFacts) -> Result<
     let mut counts = Counts::default();
     let mut decoded = frame::Video::empty();
     let drain = |graph: &mut filter::Graph, counts: &mut Counts| {
-        while let Some(filtered) = super::video::next_frame(graph, frame::Video::empty()) {
+        while let Some(filtered) = super::video::next_frame(graph, "out", frame::Video::empty()) {
             counts.frames += 1;
             let metadata = filtered.metadata();
             let get = |key: &str| {

@@ -11,6 +11,7 @@ pub mod interlace;
 pub mod probe;
 pub mod stills;
 pub mod video;
+pub mod watermark;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -53,6 +54,9 @@ pub enum PipelineError {
 
     #[error("encoding failed: {0}")]
     Encode(String),
+
+    #[error("the profile's watermark cannot be drawn: {0}")]
+    Watermark(String),
 }
 
 impl PipelineError {
@@ -64,6 +68,7 @@ impl PipelineError {
             PipelineError::LimitsExceeded(_) => "limits_exceeded",
             PipelineError::Output { .. } => "output_io",
             PipelineError::Encode(_) => "encode_failed",
+            PipelineError::Watermark(_) => "watermark_failed",
         }
     }
 
