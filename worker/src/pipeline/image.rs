@@ -131,6 +131,9 @@ fn decode(
         format: format.to_owned(),
         detail: e.to_string(),
     };
+    if super::jp2::is_jpeg2000(&read_head(input)?) {
+        return decode_jpeg2000(input, profile);
+    }
     let reader = ImageReader::open(input)
         .map_err(|e| PipelineError::Undecodable {
             format: "image".into(),
@@ -147,33 +150,18 @@ fn decode(
     }
     let mut decoder = reader.into_decoder().map_err(|e| classify(&format, e))?;
 
-    let limits = &profile.limits;
     let (width, height) = decoder.dimensions();
-    let pixels = u64::from(width) * u64::from(height);
-    if width == 0 || height == 0 {
-        return Err(undecodable(&format, &"the header declares an empty image"));
-    }
-    if width > limits.max_dimension || height > limits.max_dimension || pixels > limits.max_pixels {
-        return Err(PipelineError::LimitsExceeded(format!(
-            "{width}×{height} px declared (limits: {} px per side, {} px in all)",
-            limits.max_dimension, limits.max_pixels
-        )));
-    }
-    // Decoded pixels plus the 8-bit RGB copy made from them must fit the process's memory cap:
-    // a small file can declare a huge, valid image (a compression bomb).
     let color = decoder.color_type();
     let icc = decoder.icc_profile().ok().flatten();
-    // With a profile, the transform also holds 16-bit RGB source and destination buffers.
-    let working = if icc.is_some() { 3 + 12 } else { 3 };
-    let needed = pixels.saturating_mul(u64::from(color.bytes_per_pixel()) + working);
-    let budget = limits.memory_mib.saturating_mul(1 << 20) / 10 * 8;
-    if limits.memory_mib > 0 && needed > budget {
-        return Err(PipelineError::LimitsExceeded(format!(
-            "decoding {width}×{height} px ({color:?}) needs about {} MiB, more than the worker's memory limit of {} MiB allows",
-            needed >> 20,
-            limits.memory_mib
-        )));
-    }
+    check_size(
+        &format,
+        width,
+        height,
+        u64::from(color.bytes_per_pixel()),
+        icc.is_some(),
+        profile,
+    )?;
+    let limits = &profile.limits;
     let mut decoder_limits = image::Limits::default();
     decoder_limits.max_image_width = Some(limits.max_dimension);
     decoder_limits.max_image_height = Some(limits.max_dimension);
@@ -186,7 +174,6 @@ fn decode(
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let color = decoder.color_type();
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| classify(&format, e))?;
     image.apply_orientation(orientation);
     let (rgb, colour) = super::colour::to_srgb8(image, icc.as_deref());
@@ -197,6 +184,94 @@ fn decode(
         ("height".to_owned(), height.into()),
         ("color_type".to_owned(), format!("{color:?}").into()),
         ("orientation".to_owned(), format!("{orientation:?}").into()),
+        ("colour".to_owned(), colour.describe().into()),
+    ]);
+    Ok((rgb, info))
+}
+
+/// The first 12 bytes of `input` (fewer if it is shorter).
+fn read_head(input: &Path) -> Result<Vec<u8>, PipelineError> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(12);
+    std::fs::File::open(input)
+        .and_then(|f| f.take(12).read_to_end(&mut head))
+        .map_err(|e| PipelineError::Undecodable {
+            format: "image".into(),
+            detail: e.to_string(),
+        })?;
+    Ok(head)
+}
+
+/// Refuses a `width`×`height` image over the profile's limits, or one whose decoded pixels
+/// (`bytes_per_pixel`) and the 8-bit RGB copy made from them would not fit the process's memory
+/// cap: a small file can declare a huge, valid image (a compression bomb).
+fn check_size(
+    format: &str,
+    width: u32,
+    height: u32,
+    bytes_per_pixel: u64,
+    icc: bool,
+    profile: &Profile,
+) -> Result<(), PipelineError> {
+    let limits = &profile.limits;
+    let pixels = u64::from(width) * u64::from(height);
+    if width == 0 || height == 0 {
+        return Err(PipelineError::Undecodable {
+            format: format.to_owned(),
+            detail: "the header declares an empty image".into(),
+        });
+    }
+    if width > limits.max_dimension || height > limits.max_dimension || pixels > limits.max_pixels {
+        return Err(PipelineError::LimitsExceeded(format!(
+            "{width}×{height} px declared (limits: {} px per side, {} px in all)",
+            limits.max_dimension, limits.max_pixels
+        )));
+    }
+    // With a profile, the transform also holds 16-bit RGB source and destination buffers.
+    let working = if icc { 3 + 12 } else { 3 };
+    let needed = pixels.saturating_mul(bytes_per_pixel + working);
+    let budget = limits.memory_mib.saturating_mul(1 << 20) / 10 * 8;
+    if limits.memory_mib > 0 && needed > budget {
+        return Err(PipelineError::LimitsExceeded(format!(
+            "decoding {width}×{height} px needs about {} MiB, more than the worker's memory limit of {} MiB allows",
+            needed >> 20,
+            limits.memory_mib
+        )));
+    }
+    Ok(())
+}
+
+/// A JPEG 2000 master ([`super::jp2`]): header and completeness checked, then decoded by FFmpeg.
+fn decode_jpeg2000(
+    input: &Path,
+    profile: &Profile,
+) -> Result<(RgbImage, BTreeMap<String, serde_json::Value>), PipelineError> {
+    let data = std::fs::read(input).map_err(|e| PipelineError::Undecodable {
+        format: "jpeg2000".into(),
+        detail: e.to_string(),
+    })?;
+    let header = super::jp2::header(&data)?;
+    // FFmpeg's decoder holds its own planes (32-bit per sample) besides the converted copy.
+    let per_pixel = u64::from(header.components.max(1)) * (4 + 2);
+    check_size(
+        "jpeg2000",
+        header.width,
+        header.height,
+        per_pixel,
+        header.icc.is_some(),
+        profile,
+    )?;
+    let image = super::jp2::decode(&data)?;
+    drop(data);
+    let color = image.color();
+    let (rgb, colour) = super::colour::to_srgb8(image, header.icc.as_deref());
+    let info = BTreeMap::from([
+        ("format".to_owned(), "jpeg2000".into()),
+        ("container".to_owned(), header.container.into()),
+        ("width".to_owned(), header.width.into()),
+        ("height".to_owned(), header.height.into()),
+        ("color_type".to_owned(), format!("{color:?}").into()),
+        ("orientation".to_owned(), "NoTransforms".into()),
         ("colour".to_owned(), colour.describe().into()),
     ]);
     Ok((rgb, info))

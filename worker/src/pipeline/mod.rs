@@ -8,6 +8,7 @@ pub mod encode;
 pub mod iiif;
 pub mod image;
 pub mod interlace;
+pub mod jp2;
 pub mod probe;
 pub mod stills;
 pub mod video;

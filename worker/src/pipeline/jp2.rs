@@ -1,0 +1,250 @@
+//! JPEG 2000 masters (JP2 files and raw J2K codestreams), the delivery format of many national
+//! libraries, decoded by FFmpeg's JPEG 2000 decoder in-process (the `image` crate has none).
+//!
+//! Before any pixel is decoded the header is read here: the JP2 boxes (`ihdr` for the size,
+//! `colr` for the colour space or an embedded ICC profile) or the codestream's SIZ marker, and
+//! the codestream must be whole — present to its end-of-codestream marker (FF D9). A truncated
+//! JPEG 2000 file decodes to a blurred or partial picture without complaint; an archive must not
+//! get a derivative of half a master, so it fails as undecodable.
+
+use ffmpeg_next as ff;
+use image::{DynamicImage, ImageBuffer};
+
+use super::PipelineError;
+
+/// What the header says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub width: u32,
+    pub height: u32,
+    pub components: u16,
+    /// An ICC profile from a `colr` box (methods 2 and 3).
+    pub icc: Option<Vec<u8>>,
+    /// `jp2` (boxes) or `j2k` (a bare codestream).
+    pub container: &'static str,
+}
+
+const JP2_SIGNATURE: [u8; 12] = [
+    0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A,
+];
+const CODESTREAM_START: [u8; 4] = [0xFF, 0x4F, 0xFF, 0x51];
+
+/// Whether `head` starts a JP2 file or a J2K codestream.
+pub fn is_jpeg2000(head: &[u8]) -> bool {
+    head.starts_with(&JP2_SIGNATURE) || head.starts_with(&CODESTREAM_START)
+}
+
+fn bad(detail: impl Into<String>) -> PipelineError {
+    PipelineError::Undecodable {
+        format: "jpeg2000".into(),
+        detail: detail.into(),
+    }
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Reads the header of `data` and checks that its codestream is complete.
+pub fn header(data: &[u8]) -> Result<Header, PipelineError> {
+    if data.starts_with(&CODESTREAM_START) {
+        let (width, height, components) = siz(data)?;
+        complete(data)?;
+        return Ok(Header {
+            width,
+            height,
+            components,
+            icc: None,
+            container: "j2k",
+        });
+    }
+    let mut header = None;
+    let mut icc = None;
+    let mut codestream = None;
+    for (kind, body) in boxes(data)? {
+        match &kind {
+            b"jp2h" => {
+                for (kind, body) in boxes(body)? {
+                    match &kind {
+                        b"ihdr" if body.len() >= 10 => {
+                            let (height, width) = (be32(body, 0), be32(body, 4));
+                            let components = u16::from_be_bytes([body[8], body[9]]);
+                            header = height.zip(width).map(|(h, w)| (w, h, components));
+                        }
+                        // METH 2 (restricted ICC) or 3 (any ICC): the profile follows 3 bytes.
+                        b"colr" if body.len() > 3 && matches!(body[0], 2 | 3) && icc.is_none() => {
+                            icc = Some(body[3..].to_vec());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            b"jp2c" => codestream = Some(body),
+            _ => {}
+        }
+    }
+    let (width, height, components) =
+        header.ok_or_else(|| bad("the JP2 file has no image header box (ihdr)"))?;
+    let codestream = codestream.ok_or_else(|| bad("the JP2 file holds no codestream (jp2c)"))?;
+    complete(codestream)?;
+    Ok(Header {
+        width,
+        height,
+        components,
+        icc,
+        container: "jp2",
+    })
+}
+
+/// The boxes of `data`, in order: (type, contents). A box running past the end is truncation.
+fn boxes(data: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, PipelineError> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at + 8 <= data.len() {
+        let length = be32(data, at).unwrap_or(0) as u64;
+        let kind: [u8; 4] = data[at + 4..at + 8].try_into().expect("four bytes");
+        let (header, length) = match length {
+            0 => (8, (data.len() - at) as u64),
+            1 => {
+                let long = data
+                    .get(at + 8..at + 16)
+                    .map(|b| u64::from_be_bytes(b.try_into().expect("eight bytes")))
+                    .ok_or_else(|| bad("a JP2 box header is cut short (truncated)"))?;
+                (16, long)
+            }
+            n => (8, n),
+        };
+        let end = (at as u64).saturating_add(length);
+        if length < header || end > data.len() as u64 {
+            return Err(bad(format!(
+                "the JP2 box {:?} claims {length} bytes but the file ends {} bytes after its start (truncated)",
+                String::from_utf8_lossy(&kind),
+                data.len() - at
+            )));
+        }
+        out.push((kind, &data[at + header as usize..end as usize]));
+        at = end as usize;
+    }
+    Ok(out)
+}
+
+/// Width, height and component count from the codestream's SIZ marker segment.
+fn siz(codestream: &[u8]) -> Result<(u32, u32, u16), PipelineError> {
+    // FF4F (SOC), FF51 (SIZ), Lsiz, Rsiz, Xsiz, Ysiz, XOsiz, YOsiz, tiles…, Csiz.
+    let field = |at| be32(codestream, at).ok_or_else(|| bad("the SIZ marker is cut short"));
+    let (x, y, x0, y0) = (field(8)?, field(12)?, field(16)?, field(20)?);
+    let components = codestream
+        .get(40..42)
+        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        .ok_or_else(|| bad("the SIZ marker is cut short"))?;
+    if x <= x0 || y <= y0 {
+        return Err(bad("the SIZ marker declares an empty image"));
+    }
+    Ok((x - x0, y - y0, components))
+}
+
+/// A whole codestream ends with EOC (FF D9).
+fn complete(codestream: &[u8]) -> Result<(), PipelineError> {
+    if codestream.ends_with(&[0xFF, 0xD9]) {
+        Ok(())
+    } else {
+        Err(bad(format!(
+            "the codestream ({} bytes) does not end with its end-of-codestream marker (truncated)",
+            codestream.len()
+        )))
+    }
+}
+
+/// Decodes `data` (already checked by [`header`]) to RGB or grey, 8- or 16-bit, with alpha
+/// dropped later by the colour conversion.
+pub fn decode(data: &[u8]) -> Result<DynamicImage, PipelineError> {
+    ff::init().map_err(|e| PipelineError::Encode(format!("FFmpeg init: {e}")))?;
+    ff::util::log::set_level(ff::util::log::Level::Fatal);
+    let codec = ff::decoder::find(ff::codec::Id::JPEG2000).ok_or_else(|| {
+        PipelineError::Unsupported("JPEG 2000 (this FFmpeg has no decoder)".into())
+    })?;
+    let mut context = ff::codec::context::Context::new_with_codec(codec);
+    // SAFETY: plain fields of the codec context, set before it is opened.
+    unsafe {
+        let ctx = context.as_mut_ptr();
+        (*ctx).thread_count = 0;
+        (*ctx).thread_type = ff::ffi::FF_THREAD_FRAME | ff::ffi::FF_THREAD_SLICE;
+    }
+    let mut decoder = context.decoder().video().map_err(|e| bad(e.to_string()))?;
+    let packet = ff::Packet::copy(data);
+    decoder
+        .send_packet(&packet)
+        .map_err(|e| bad(e.to_string()))?;
+    let _ = decoder.send_eof();
+    let mut frame = ff::frame::Video::empty();
+    decoder
+        .receive_frame(&mut frame)
+        .map_err(|e| bad(format!("no picture decoded: {e}")))?;
+    let (w, h) = (frame.width(), frame.height());
+    let grey = matches!(
+        frame.format(),
+        ff::format::Pixel::GRAY8
+            | ff::format::Pixel::GRAY16LE
+            | ff::format::Pixel::GRAY16BE
+            | ff::format::Pixel::YA8
+            | ff::format::Pixel::YA16LE
+            | ff::format::Pixel::YA16BE
+            | ff::format::Pixel::GRAY10LE
+            | ff::format::Pixel::GRAY12LE
+    );
+    // SAFETY: FFmpeg's static descriptor of a pixel format it produced (or null).
+    let deep = unsafe {
+        let desc = ff::ffi::av_pix_fmt_desc_get(frame.format().into());
+        !desc.is_null() && (*desc).comp[0].depth > 8
+    };
+    let target = match (grey, deep) {
+        (true, false) => ff::format::Pixel::GRAY8,
+        (true, true) => ff::format::Pixel::GRAY16LE,
+        (false, false) => ff::format::Pixel::RGB24,
+        (false, true) => ff::format::Pixel::RGB48LE,
+    };
+    let mut converted = ff::frame::Video::empty();
+    ff::software::scaling::Context::get(
+        frame.format(),
+        w,
+        h,
+        target,
+        w,
+        h,
+        ff::software::scaling::Flags::POINT,
+    )
+    .and_then(|mut sws| sws.run(&frame, &mut converted))
+    .map_err(|e| PipelineError::Encode(format!("JPEG 2000 pixel conversion: {e}")))?;
+    let plane = converted.data(0);
+    let stride = converted.stride(0);
+    let row_bytes = w as usize
+        * match target {
+            ff::format::Pixel::GRAY8 => 1,
+            ff::format::Pixel::GRAY16LE => 2,
+            ff::format::Pixel::RGB24 => 3,
+            _ => 6,
+        };
+    let bytes: Vec<u8> = (0..h as usize)
+        .flat_map(|y| &plane[y * stride..y * stride + row_bytes])
+        .copied()
+        .collect();
+    let words = || -> Vec<u16> {
+        bytes
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .collect()
+    };
+    let short = || PipelineError::Encode("JPEG 2000: short picture buffer".into());
+    Ok(match target {
+        ff::format::Pixel::GRAY8 => {
+            DynamicImage::ImageLuma8(ImageBuffer::from_raw(w, h, bytes).ok_or_else(short)?)
+        }
+        ff::format::Pixel::GRAY16LE => {
+            DynamicImage::ImageLuma16(ImageBuffer::from_raw(w, h, words()).ok_or_else(short)?)
+        }
+        ff::format::Pixel::RGB24 => {
+            DynamicImage::ImageRgb8(ImageBuffer::from_raw(w, h, bytes).ok_or_else(short)?)
+        }
+        _ => DynamicImage::ImageRgb16(ImageBuffer::from_raw(w, h, words()).ok_or_else(short)?),
+    })
+}
