@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Writes a sample batch of masters into DIR, made with FFmpeg's test sources:
-# 18 images (8- and 16-bit PNG, JPEG, 8- and 16-bit TIFF (RGB and grey), WebP, GIF, BMP; landscape, portrait,
-# larger than the access size and smaller), 2 short videos (an interlaced, anamorphic 10-bit
-# 4:2:2 FFV1/MKV with 4 PCM channels, and an H.264/AAC MP4) and 1 corrupt JPEG.
+# 19 images (8- and 16-bit PNG, JPEG, 8- and 16-bit TIFF (RGB and grey), WebP, GIF, BMP, JPEG 2000;
+# landscape, portrait, larger than the access size and smaller), 2 short videos (an interlaced,
+# anamorphic 10-bit 4:2:2 FFV1/MKV with 4 PCM channels, and an H.264/AAC MP4), 1 corrupt JPEG,
+# and the submission's catalogue (caravan-metadata.csv: titles in four scripts, creators, rights).
 # With --with-corpus, also copies ../shared/corpus images and video when that folder exists.
 set -euo pipefail
 usage() { echo "usage: $0 DIR [--with-corpus]" >&2; exit 2; }
@@ -34,6 +35,7 @@ img testsrc2 4000x1000 "images/panorama — 全景.png"
 img testsrc 256x256 images/exactly-256.png
 img mandelbrot 2048x1536 images/mandelbrot-2048.png
 img testsrc2 1500x1000 images/no-extension -f image2 -c:v png
+img smptehdbars 2000x1500 images/national-library.jp2 -c:v jpeg2000 -format jp2 -pred dwt53
 
 # Interlaced NTSC-shaped capture: 720x486, SAR 9:10, 10-bit 4:2:2 FFV1, 4 channels of PCM.
 ff -f lavfi -i "testsrc2=size=720x486:rate=30000/1001" \
@@ -43,6 +45,15 @@ ff -f lavfi -i "testsrc2=size=720x486:rate=30000/1001" \
    -c:a pcm_s24le "$dir/video/capture-ntsc.mkv"
 ff -f lavfi -i "testsrc=size=640x360:rate=25" -f lavfi -i "sine=frequency=880:sample_rate=44100" \
    -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -shortest "$dir/video/access-like.mp4"
+
+# Title, creator and rights per file, as a collection system exports them.
+cat > "$dir/caravan-metadata.csv" <<'CSV'
+file,title,creator,rights,rights_uri
+images/landscape-3000.png,"Landscape, test pattern",Caravan sample batch,© Caravan contributors,http://rightsstatements.org/vocab/InC/1.0/
+images/Bildnis einer Frau.jpg,Bildnis einer Frau,Unbekannt,Public domain,http://creativecommons.org/publicdomain/mark/1.0/
+images/panorama — 全景.png,全景 · بانوراما · ภาพพาโนรามา,Caravan,CC BY 4.0,https://creativecommons.org/licenses/by/4.0/
+video/capture-ntsc.mkv,"Home movie, reel 1 (1962)",Unknown amateur,In copyright,http://rightsstatements.org/vocab/InC/1.0/
+CSV
 
 # A JPEG that stops after its first bytes: recognised as an image, undecodable.
 head -c 700 "$dir/images/small-640.jpg" > "$dir/damaged/truncated.jpg"

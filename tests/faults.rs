@@ -728,6 +728,7 @@ async fn row6_same_job_published_twice_concurrently() {
         attempt: 1,
         source_name: None,
         submitted_at: chrono::Utc::now(),
+        metadata: Default::default(),
     };
     queue.publish_job(&job).await.unwrap();
     cluster.wait_for(&batch_id, Duration::from_secs(60));

@@ -19,6 +19,7 @@ pub fn exec_job(kind: JobKind, input: &Path, out: &Path, profile: Profile) -> Co
         out_dir: out.to_owned(),
         asset_id: None,
         profile,
+        metadata: Default::default(),
     };
     let file = out.with_extension("request.json");
     std::fs::write(&file, serde_json::to_vec(&request).unwrap()).unwrap();

@@ -25,6 +25,9 @@ pub struct ExecRequest {
     #[serde(default)]
     pub asset_id: Option<crate::AssetId>,
     pub profile: Profile,
+    /// Title, creator and rights to write into the public derivatives.
+    #[serde(default)]
+    pub metadata: crate::AssetMetadata,
 }
 
 /// One line of the child's stdout.

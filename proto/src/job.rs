@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::ids::{AssetId, BatchId, ProfileName};
+use crate::metadata::AssetMetadata;
 
 /// Which pipeline a job needs. Each kind has its own queue, so operators can scale image and
 /// video workers separately.
@@ -86,6 +87,9 @@ pub struct Job {
     pub source_name: Option<String>,
     #[serde(default = "Utc::now")]
     pub submitted_at: DateTime<Utc>,
+    /// Title, creator and rights from the submission, for the derivatives' metadata.
+    #[serde(default, skip_serializing_if = "AssetMetadata::is_empty")]
+    pub metadata: AssetMetadata,
 }
 
 fn first_attempt() -> u32 {

@@ -20,6 +20,7 @@ pub mod exec;
 pub mod ids;
 pub mod job;
 pub mod keys;
+pub mod metadata;
 pub mod profile;
 pub mod receipt;
 pub mod topology;
@@ -28,6 +29,7 @@ pub use batch::{BatchEntry, BatchIndex, Disposition};
 pub use event::{EventBody, JobEvent};
 pub use ids::{AssetId, BatchId, IdError, OutputName, ProfileName};
 pub use job::{Job, JobKind, MasterLocation};
+pub use metadata::AssetMetadata;
 pub use profile::{
     HlsProfile, HlsRung, IiifProfile, ImageProfile, Limits, Profile, VideoProfile, WatermarkProfile,
 };

@@ -25,6 +25,9 @@ pub struct Receipt {
     pub outputs: Vec<OutputRecord>,
     /// The exact parameters the pipeline ran with.
     pub parameters: Profile,
+    /// The submission's title, creator and rights, as written into the derivatives.
+    #[serde(default, skip_serializing_if = "crate::AssetMetadata::is_empty")]
+    pub metadata: crate::AssetMetadata,
     /// Versions of everything that shaped the bytes: caravan itself, codec libraries, crates.
     pub tools: BTreeMap<String, String>,
     /// What the pipeline measured about the master (dimensions, duration, streams …).

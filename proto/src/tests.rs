@@ -19,6 +19,7 @@ fn sample_job() -> Job {
         attempt: 1,
         source_name: Some("Bildnis einer Frau — 婦人像.tif".into()),
         submitted_at: chrono::Utc::now(),
+        metadata: Default::default(),
     }
 }
 

@@ -114,7 +114,8 @@ pub struct JobDelivery {
 /// leaves the message to be redelivered when the consumer goes away.
 #[derive(Debug)]
 pub enum DeliveryHandle {
-    Memory(memory::MemoryHandle),
+    /// Boxed: it holds the whole job for requeueing, far larger than an AMQP acker.
+    Memory(Box<memory::MemoryHandle>),
     Amqp(lapin::acker::Acker),
 }
 

@@ -136,13 +136,13 @@ impl MemoryJobStream {
                             job: Ok(envelope.job.clone()),
                             previous_deliveries: previous,
                             death_reason: None,
-                            handle: DeliveryHandle::Memory(MemoryHandle {
+                            handle: DeliveryHandle::Memory(Box::new(MemoryHandle {
                                 queue: self.queue.clone(),
                                 envelope: Some(Envelope {
                                     job: envelope.job,
                                     deliveries: previous + 1,
                                 }),
-                            }),
+                            })),
                         });
                     }
                 }

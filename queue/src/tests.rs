@@ -18,6 +18,7 @@ fn job(kind: JobKind, n: u8) -> Job {
         attempt: 1,
         source_name: None,
         submitted_at: Default::default(),
+        metadata: Default::default(),
     }
 }
 

@@ -25,4 +25,7 @@ pub enum SchedulerError {
 
     #[error(transparent)]
     Worker(#[from] caravan_worker::worker::WorkerError),
+
+    #[error("{0}; fix the catalogue and submit again (nothing was published)")]
+    Catalogue(String),
 }

@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`scan`]: walks a folder, recognises each file by content and hashes it.
+//! - [`metadata`]: the submission's catalogue (title, creator, rights per file).
 //! - [`submit`]: publishes one job per new asset, writes the batch index, follows the batch.
 //! - [`follow`]: waits for a batch's jobs through events, cross-checked against the store.
 //! - [`status`]: a batch's state, computed from its index and the receipts and failure records.
@@ -19,6 +20,7 @@
 pub mod embedded;
 mod error;
 pub mod follow;
+pub mod metadata;
 pub mod scan;
 pub mod status;
 pub mod submit;

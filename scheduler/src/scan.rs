@@ -79,6 +79,7 @@ pub async fn scan_store(
                 .trim_start_matches('/')
                 .to_owned();
             if relative.is_empty()
+                || relative == crate::metadata::METADATA_FILE
                 || relative
                     .rsplit('/')
                     .next()
@@ -142,6 +143,9 @@ fn list_files(root: &Path) -> Result<Vec<(String, PathBuf)>, SchedulerError> {
             continue;
         }
         let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        if relative == Path::new(crate::metadata::METADATA_FILE) {
+            continue; // the submission's catalogue, not a master
+        }
         files.push((
             relative.to_string_lossy().into_owned(),
             entry.path().to_owned(),

@@ -8,8 +8,9 @@ use caravan_proto::{
 use caravan_queue::Queue;
 use caravan_store::Store;
 use indicatif::{ProgressBar, ProgressDrawTarget};
-use tracing::info;
+use tracing::{info, warn};
 
+use crate::metadata::{Catalogue, METADATA_FILE};
 use crate::scan::{scan, ScanOutcome};
 use crate::status::{summarize, Summary};
 use crate::{follow, SchedulerError};
@@ -62,13 +63,23 @@ pub async fn submit(
         bar.inc(1);
         bar.set_message(f.source_name.clone());
     };
-    let (files, described) = match source {
+    let (files, described, catalogue) = match source {
         Source::Folder(dir) => {
             let dir = std::fs::canonicalize(dir).map_err(|e| SchedulerError::Source {
                 path: dir.clone(),
                 source: e,
             })?;
-            (scan(&dir, on_file).await?, dir.display().to_string())
+            let path = dir.join(METADATA_FILE);
+            let catalogue = match std::fs::read(&path) {
+                Ok(bytes) => Some(bytes),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(source) => return Err(SchedulerError::Source { path, source }),
+            };
+            (
+                scan(&dir, on_file).await?,
+                dir.display().to_string(),
+                catalogue,
+            )
         }
         Source::StorePrefix(prefix) => {
             if options.masters == MasterMode::InPlace {
@@ -80,12 +91,35 @@ pub async fn submit(
                     ),
                 });
             }
+            let key = format!("{}/{METADATA_FILE}", prefix.trim_end_matches('/'));
             (
                 crate::scan::scan_store(store, prefix.as_str(), on_file).await?,
                 format!("{} (prefix {prefix})", store.describe()),
+                store.get_bytes(&key).await?,
             )
         }
     };
+    let catalogue = match catalogue {
+        Some(bytes) => {
+            Catalogue::parse(&String::from_utf8_lossy(&bytes)).map_err(SchedulerError::Catalogue)?
+        }
+        None => Catalogue::default(),
+    };
+    if !catalogue.is_empty() {
+        let names: Vec<&str> = files.iter().map(|f| f.source_name.as_str()).collect();
+        let unmatched = catalogue.unmatched(&names);
+        info!(
+            rows = catalogue.len(),
+            "Read the submission's catalogue ({METADATA_FILE})"
+        );
+        if !unmatched.is_empty() {
+            warn!(
+                rows = unmatched.len(),
+                first = unmatched[0],
+                "Rows of {METADATA_FILE} name no file of the submission; check their spelling"
+            );
+        }
+    }
     info!(batch_id = %batch_id, files = files.len(), source = %described, "Scanned submission");
 
     // Subscribe before publishing, so no event of this batch is missed.
@@ -176,6 +210,7 @@ pub async fn submit(
             attempt: 1,
             source_name: Some(file.source_name.clone()),
             submitted_at: chrono::Utc::now(),
+            metadata: catalogue.get(&file.source_name),
         };
         queue.publish_job(&job).await?;
         entries.push(entry(Disposition::Queued { job_id: job.job_id }));

@@ -114,3 +114,34 @@ async fn embedded_run_processes_a_folder_and_a_second_run_queues_nothing() {
         .iter()
         .any(|e| matches!(e.disposition, caravan_proto::Disposition::Queued { .. })));
 }
+
+#[test]
+fn the_catalogue_reads_spreadsheet_exports_and_names_what_is_wrong() {
+    use crate::metadata::Catalogue;
+    // Excel-style: byte-order mark, semicolons, quoted cells with the separator, any script.
+    let text = "\u{feff}File;Title;Creator;Rights;Rights_URI\r\n\
+                ./reels\\kmv-001.mkv;\"Kuwait; 1962\";Studio;© SMA;http://rightsstatements.org/vocab/InC/1.0/\r\n\
+                prints/hokusai.tif;神奈川沖浪裏;葛飾北斎;;\r\n";
+    let catalogue = Catalogue::parse(text).unwrap();
+    let reel = catalogue.get("reels/kmv-001.mkv");
+    assert_eq!(reel.title.as_deref(), Some("Kuwait; 1962"));
+    assert_eq!(
+        reel.rights_uri.as_deref(),
+        Some("http://rightsstatements.org/vocab/InC/1.0/")
+    );
+    let print = catalogue.get("prints/hokusai.tif");
+    assert_eq!(print.creator.as_deref(), Some("葛飾北斎"));
+    assert_eq!(print.rights, None, "empty cells are absent");
+    assert!(catalogue.get("other.tif").is_empty());
+    assert_eq!(
+        catalogue.unmatched(&["prints/hokusai.tif"]),
+        ["reels/kmv-001.mkv"]
+    );
+
+    let err = |text: &str| Catalogue::parse(text).unwrap_err();
+    assert!(err("file,titel\na.tif,x\n").contains("unknown column \"titel\""));
+    assert!(err("title\nx\n").contains("no \"file\" column"));
+    assert!(err("file,title\na.tif,x\na.tif,y\n").contains("line 3"));
+    assert!(err("file,rights_uri\na.tif,InC\n").contains("not a web address"));
+    assert!(err("file,title\na.tif,x,extra\n").contains("line 2"));
+}

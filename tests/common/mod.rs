@@ -21,7 +21,8 @@ pub fn caravan() -> Command {
     Command::new(env!("CARGO_BIN_EXE_caravan"))
 }
 
-/// The generated sample batch: 18 images, 2 videos, 1 truncated JPEG (made once per test binary).
+/// The generated sample batch: 19 images, 2 videos, 1 truncated JPEG and a catalogue (made once
+/// per test binary).
 pub fn sample_batch() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -39,7 +40,7 @@ pub fn sample_batch() -> &'static Path {
     .path()
 }
 
-pub const GOOD_ASSETS: usize = 20;
+pub const GOOD_ASSETS: usize = 21;
 pub const CORRUPT: &str = "damaged/truncated.jpg";
 
 /// Runs `caravan` with `args` and `envs`, expecting success and a JSON summary on stdout.
@@ -190,6 +191,11 @@ pub async fn check_receipts(store: &Store, summary: &Value) -> Vec<String> {
     let scratch = tempfile::tempdir().unwrap();
     let profile = ProfileName::default_profile();
     let mut workers = Vec::new();
+    let catalogue = caravan_scheduler::metadata::Catalogue::parse(
+        &std::fs::read_to_string(sample_batch().join(caravan_scheduler::metadata::METADATA_FILE))
+            .unwrap(),
+    )
+    .unwrap();
     for item in summary["done"].as_array().unwrap() {
         let name = item["source_name"].as_str().unwrap();
         let asset = AssetId::parse(item["asset_id"].as_str().unwrap()).unwrap();
@@ -227,6 +233,23 @@ pub async fn check_receipts(store: &Store, summary: &Value) -> Vec<String> {
                 output.sha256
             );
             outputs.insert(output.name.to_string(), (local, output.clone()));
+        }
+        // The catalogue's title, creator and rights reached the receipt and the derivatives.
+        let metadata = catalogue.get(name);
+        assert_eq!(
+            receipt.metadata, metadata,
+            "{name}: metadata in the receipt"
+        );
+        if let Some(title) = &metadata.title {
+            let still = match receipt.kind {
+                caravan_proto::JobKind::Image => "access.jpg",
+                caravan_proto::JobKind::Video => "poster.jpg",
+            };
+            let bytes = std::fs::read(&outputs[still].0).unwrap();
+            assert!(
+                find(&bytes, title.as_bytes()).is_some() && find(&bytes, b"dc:title").is_some(),
+                "{name}: {still} carries no XMP title"
+            );
         }
         match receipt.kind {
             caravan_proto::JobKind::Image => {
@@ -285,6 +308,11 @@ pub async fn check_receipts(store: &Store, summary: &Value) -> Vec<String> {
                 let moov = find(&head, b"moov").expect("moov box");
                 let mdat = find(&head, b"mdat").expect("mdat box");
                 assert!(moov < mdat, "{name}: moov is not at the front");
+                assert_eq!(
+                    probe["format"]["tags"]["title"].as_str(),
+                    metadata.title.as_deref(),
+                    "{name}: MP4 title tag"
+                );
 
                 // The HLS ladder, as fetched from the store: ffprobe follows the master playlist
                 // into every rung (rungs no taller than the source, the source's height first).

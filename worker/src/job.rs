@@ -406,6 +406,7 @@ async fn run(
         out_dir: out_dir.clone(),
         asset_id: Some(job.asset_id.clone()),
         profile: profile.clone(),
+        metadata: job.metadata.clone(),
     };
     let progress_ctx = ctx.clone();
     let progress_job = job.clone();
@@ -456,6 +457,7 @@ async fn run(
         profile: job.profile.clone(),
         outputs,
         parameters: profile,
+        metadata: job.metadata.clone(),
         tools: made.tools,
         master_info: made.master_info,
         job_id: job.job_id,

@@ -27,6 +27,7 @@ fn job_for(path: &std::path::Path, kind: JobKind, media_type: &str) -> Job {
         attempt: 1,
         source_name: None,
         submitted_at: chrono::Utc::now(),
+        metadata: Default::default(),
     }
 }
 
@@ -544,6 +545,7 @@ pub(crate) fn image_request(
         out_dir: out_dir.to_owned(),
         asset_id: None,
         profile,
+        metadata: Default::default(),
     }
 }
 
@@ -686,7 +688,9 @@ fn the_poster_skips_a_black_leader_and_the_storyboard_covers_the_clip() {
     std::fs::create_dir_all(&out).unwrap();
     let mut profile = caravan_proto::Profile::default();
     profile.video.storyboard_interval_seconds = 0.5;
-    let made = crate::pipeline::video::run(&master, &out, &profile, &mut |_| {}).unwrap();
+    let made =
+        crate::pipeline::video::run(&master, &out, &profile, &Default::default(), &mut |_| {})
+            .unwrap();
     let names: Vec<_> = made
         .outputs
         .iter()
@@ -774,7 +778,9 @@ fn interlacing_is_detected_when_the_stream_does_not_say() {
         let master = unflagged_clip(dir.path(), interlaced);
         let out = dir.path().join(format!("out-{interlaced}"));
         std::fs::create_dir_all(&out).unwrap();
-        let made = crate::pipeline::video::run(&master, &out, &profile, &mut |_| {}).unwrap();
+        let made =
+            crate::pipeline::video::run(&master, &out, &profile, &Default::default(), &mut |_| {})
+                .unwrap();
         made.master_info["scan"].clone()
     };
     let woven = scan(true);
@@ -817,7 +823,14 @@ fn an_unflagged_sd_capture_idet_cannot_read_is_taken_as_interlaced() {
         .join("video/NYULibraries_KMVFFV1.mkv");
     let dir = tempfile::tempdir().unwrap();
     let profile = caravan_proto::Profile::default();
-    let made = crate::pipeline::video::run(&master, dir.path(), &profile, &mut |_| {}).unwrap();
+    let made = crate::pipeline::video::run(
+        &master,
+        dir.path(),
+        &profile,
+        &Default::default(),
+        &mut |_| {},
+    )
+    .unwrap();
     let scan = &made.master_info["scan"];
     assert_eq!(scan["scan"], "interlaced, bottom field first", "{scan}");
     assert!(scan["basis"]
@@ -874,7 +887,9 @@ fn audio_loudness_is_measured_and_optionally_normalised_to_ebu_r128() {
         profile.video.loudness_normalise = normalise;
         let out = dir.path().join(format!("out-{normalise}"));
         std::fs::create_dir_all(&out).unwrap();
-        let made = crate::pipeline::video::run(&master, &out, &profile, &mut |_| {}).unwrap();
+        let made =
+            crate::pipeline::video::run(&master, &out, &profile, &Default::default(), &mut |_| {})
+                .unwrap();
         let ours = made.master_info["access_audio_loudness"]["integrated_lufs"]
             .as_f64()
             .unwrap();
@@ -1041,4 +1056,97 @@ fn jpeg2000_masters_make_the_same_derivatives_as_their_source() {
     )
     .unwrap_err();
     assert_eq!(err.code(), "limits_exceeded", "{err}");
+}
+
+/// What exiftool reads from `path` (the XMP and QuickTime tags, by name).
+fn exiftool(path: &std::path::Path) -> serde_json::Value {
+    let out = std::process::Command::new("exiftool")
+        .args([
+            "-json",
+            "-charset",
+            "utf8",
+            "-XMP-dc:all",
+            "-XMP-xmpRights:all",
+            "-QuickTime:Title",
+            "-QuickTime:Artist",
+            "-QuickTime:Copyright",
+        ])
+        .arg(path)
+        .output()
+        .expect("exiftool is installed (libimage-exiftool-perl, scripts/setup.sh --for-tests)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0].clone()
+}
+
+#[test]
+fn title_creator_and_rights_reach_every_public_derivative() {
+    let dir = tempfile::tempdir().unwrap();
+    let metadata = caravan_proto::AssetMetadata {
+        title: Some("全景 · بانوراما <Panorama & \"Co\">".into()),
+        creator: Some("Katsushika Hokusai".into()),
+        rights: Some("© Sharjah Museums Authority".into()),
+        rights_uri: Some("http://rightsstatements.org/vocab/InC/1.0/".into()),
+    };
+    let expect = |path: &std::path::Path| {
+        let tags = exiftool(path);
+        let what = path.display();
+        assert_eq!(
+            tags["Title"], "全景 · بانوراما <Panorama & \"Co\">",
+            "{what}: {tags}"
+        );
+        assert_eq!(tags["Creator"], "Katsushika Hokusai", "{what}");
+        assert_eq!(tags["Rights"], "© Sharjah Museums Authority", "{what}");
+        assert_eq!(
+            tags["WebStatement"], "http://rightsstatements.org/vocab/InC/1.0/",
+            "{what}"
+        );
+    };
+
+    // Images: JPEG and WebP access copies and the thumbnail; info.json's `rights`.
+    let master = dir.path().join("master.png");
+    image::RgbImage::from_pixel(900, 600, image::Rgb([90, 120, 150]))
+        .save(&master)
+        .unwrap();
+    let out = dir.path().join("image");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut request = image_request(&master, &out, caravan_proto::Profile::default());
+    request.metadata = metadata.clone();
+    crate::pipeline::image::run(&request, &mut |_| {}).unwrap();
+    for file in ["access.jpg", "access.webp", "thumb.jpg"] {
+        expect(&out.join(file));
+    }
+    // The WebP is still a WebP every decoder reads.
+    assert_eq!(image::open(out.join("access.webp")).unwrap().width(), 900);
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("iiif/info.json")).unwrap()).unwrap();
+    assert_eq!(info["rights"], "http://rightsstatements.org/vocab/InC/1.0/");
+
+    // Video: MP4 tags, and XMP in the poster.
+    let clip = ffmpeg_make(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=s=320x240:r=25:d=1",
+            "-c:v",
+            "ffv1",
+        ],
+        &dir.path().join("clip.mkv"),
+    );
+    let out = dir.path().join("video");
+    std::fs::create_dir_all(&out).unwrap();
+    let profile = caravan_proto::Profile::default();
+    crate::pipeline::video::run(&clip, &out, &profile, &metadata, &mut |_| {}).unwrap();
+    let tags = exiftool(&out.join("access.mp4"));
+    assert_eq!(
+        tags["Title"], "全景 · بانوراما <Panorama & \"Co\">",
+        "{tags}"
+    );
+    assert_eq!(tags["Artist"], "Katsushika Hokusai");
+    assert_eq!(tags["Copyright"], "© Sharjah Museums Authority");
+    expect(&out.join("poster.jpg"));
 }

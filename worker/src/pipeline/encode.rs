@@ -1,6 +1,8 @@
 //! Writing derivative files: JPEG (baseline or progressive, SIMD encoder) and lossy WebP
-//! (libwebp). Every file carries pixels in sRGB and nothing else: the JPEGs embed the sRGB
-//! profile, WebP without a profile is sRGB by definition; no EXIF, so no GPS or camera serials.
+//! (libwebp). Every file carries pixels in sRGB and nothing else from the master: the JPEGs
+//! embed the sRGB profile, WebP without a profile is sRGB by definition; no EXIF, so no GPS or
+//! camera serials. The submission's own title, creator and rights go in as XMP when given
+//! ([`super::xmp`]).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -14,18 +16,23 @@ use super::PipelineError;
 
 /// How a JPEG is encoded.
 #[derive(Debug, Clone, Copy)]
-pub struct Jpeg {
+pub struct Jpeg<'a> {
     pub quality: u8,
     /// Several scans, coarse to fine: browsers on slow links show the whole image early.
     pub progressive: bool,
+    /// An XMP packet to embed (APP1).
+    pub xmp: Option<&'a [u8]>,
 }
+
+/// The APP1 identifier of an XMP packet.
+const XMP_JPEG_ID: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 
 /// Encodes `image` as `out_dir/name`.
 pub fn write_jpeg(
     image: &RgbImage,
     out_dir: &Path,
     name: &str,
-    options: Jpeg,
+    options: Jpeg<'_>,
 ) -> Result<ExecOutput, PipelineError> {
     let (width, height) = dimensions_u16(image, name)?;
     let mut bytes = Vec::with_capacity(image.as_raw().len() / 8);
@@ -34,6 +41,11 @@ pub fn write_jpeg(
     encoder
         .add_icc_profile(super::colour::srgb_icc())
         .map_err(|e| PipelineError::Encode(format!("JPEG {name}: {e}")))?;
+    if let Some(xmp) = options.xmp {
+        encoder
+            .add_app_segment(1, &[XMP_JPEG_ID, xmp].concat())
+            .map_err(|e| PipelineError::Encode(format!("JPEG {name} XMP: {e}")))?;
+    }
     encoder
         .encode(image.as_raw(), width, height, jpeg_encoder::ColorType::Rgb)
         .map_err(|e| PipelineError::Encode(format!("JPEG {name}: {e}")))?;
@@ -47,6 +59,7 @@ pub fn write_webp(
     out_dir: &Path,
     name: &str,
     quality: u8,
+    xmp: Option<&[u8]>,
 ) -> Result<ExecOutput, PipelineError> {
     let (w, h) = image.dimensions();
     if w.max(h) > WEBP_MAX_EDGE {
@@ -57,8 +70,38 @@ pub fn write_webp(
     let encoded = webp::Encoder::from_rgb(image.as_raw(), w, h)
         .encode_simple(false, f32::from(quality.clamp(1, 100)))
         .map_err(|e| PipelineError::Encode(format!("WebP {name}: {e:?}")))?;
-    write_file(out_dir, name, &encoded)?;
+    match xmp {
+        Some(xmp) => write_file(out_dir, name, &webp_with_xmp(&encoded, w, h, xmp))?,
+        None => write_file(out_dir, name, &encoded)?,
+    }
     Ok(record(name, "image/webp", image))
+}
+
+/// A simple WebP file (`RIFF`, `WEBP`, one `VP8 `/`VP8L` chunk) turned into the extended
+/// format that can carry metadata: a `VP8X` header with the XMP flag, the image chunk, then an
+/// `XMP ` chunk.
+fn webp_with_xmp(simple: &[u8], width: u32, height: u32, xmp: &[u8]) -> Vec<u8> {
+    let image_chunks = &simple[12..];
+    let chunk = |kind: &[u8; 4], body: &[u8]| {
+        let mut c = kind.to_vec();
+        c.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        c.extend_from_slice(body);
+        if body.len() % 2 == 1 {
+            c.push(0);
+        }
+        c
+    };
+    let mut vp8x = vec![0x04, 0, 0, 0]; // flags: XMP
+    vp8x.extend_from_slice(&(width - 1).to_le_bytes()[..3]);
+    vp8x.extend_from_slice(&(height - 1).to_le_bytes()[..3]);
+    let body = [
+        &b"WEBP"[..],
+        &chunk(b"VP8X", &vp8x),
+        image_chunks,
+        &chunk(b"XMP ", xmp),
+    ]
+    .concat();
+    [&b"RIFF"[..], &(body.len() as u32).to_le_bytes(), &body].concat()
 }
 
 /// The largest width or height a WebP can have.

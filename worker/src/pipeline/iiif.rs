@@ -22,17 +22,21 @@ use serde_json::json;
 use super::encode::{write_jpeg, Jpeg};
 use super::PipelineError;
 
-/// Writes the pyramid of `image` below `out_dir/iiif`; `id` is the image's IIIF base URI.
+/// Writes the pyramid of `image` below `out_dir/iiif`; `id` is the image's IIIF base URI,
+/// `rights` the URI of its rights statement (`info.json`'s `rights`). Tiles carry no metadata:
+/// thousands of them would each repeat it.
 pub fn write(
     image: &RgbImage,
     out_dir: &Path,
     id: &str,
+    rights: Option<&str>,
     p: &IiifProfile,
 ) -> Result<Vec<ExecOutput>, PipelineError> {
     // Tiles are small and fetched many at a time: baseline JPEG.
     let jpeg = Jpeg {
         quality: p.quality,
         progressive: false,
+        xmp: None,
     };
     let encode =
         |image: &RgbImage, out_dir: &Path, name: &str| write_jpeg(image, out_dir, name, jpeg);
@@ -81,7 +85,7 @@ pub fn write(
         factor *= 2;
     }
     sizes.reverse();
-    let info = json!({
+    let mut info = json!({
         "@context": "http://iiif.io/api/image/3/context.json",
         "id": id,
         "type": "ImageService3",
@@ -92,6 +96,9 @@ pub fn write(
         "sizes": sizes,
         "tiles": [{ "width": tile, "height": tile, "scaleFactors": scale_factors }],
     });
+    if let Some(uri) = rights.filter(|u| u.starts_with("http://") || u.starts_with("https://")) {
+        info["rights"] = uri.into();
+    }
     let path = out_dir.join("iiif/info.json");
     std::fs::write(
         &path,

@@ -28,7 +28,8 @@ pub fn run(
     let watermark = Watermark::prepare(&p.watermark)?;
     let (decoded, mut master_info) = decode(input, profile)?;
     progress(40.0);
-    let mut outputs = access_copies(&decoded, p, watermark.as_ref(), out_dir)?;
+    let xmp = super::xmp::packet(&request.metadata);
+    let mut outputs = access_copies(&decoded, p, watermark.as_ref(), xmp.as_deref(), out_dir)?;
     progress(70.0);
     if p.iiif.enabled {
         let asset = request
@@ -40,7 +41,8 @@ pub fn run(
             p.iiif.base_url.trim_end_matches('/'),
             profile.name
         );
-        outputs.extend(super::iiif::write(&decoded, out_dir, &id, &p.iiif)?);
+        let rights = request.metadata.rights_uri.as_deref();
+        outputs.extend(super::iiif::write(&decoded, out_dir, &id, rights, &p.iiif)?);
     }
     progress(100.0);
     master_info.insert("width_displayed".into(), decoded.width().into());
@@ -64,6 +66,7 @@ fn access_copies(
     decoded: &RgbImage,
     p: &ImageProfile,
     watermark: Option<&Watermark>,
+    xmp: Option<&[u8]>,
     out_dir: &Path,
 ) -> Result<Vec<ExecOutput>, PipelineError> {
     struct Wanted {
@@ -105,6 +108,7 @@ fn access_copies(
         let jpeg = Jpeg {
             quality: item.quality,
             progressive: p.progressive,
+            xmp,
         };
         // The two encoders are independent: run them side by side.
         let (jpeg, webp) = rayon::join(
@@ -112,7 +116,7 @@ fn access_copies(
             || {
                 let name = format!("{}.webp", item.stem);
                 (item.access && p.webp)
-                    .then(|| write_webp(image, out_dir, &name, p.webp_quality))
+                    .then(|| write_webp(image, out_dir, &name, p.webp_quality, xmp))
                     .transpose()
             },
         );

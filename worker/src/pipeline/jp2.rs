@@ -96,8 +96,11 @@ pub fn header(data: &[u8]) -> Result<Header, PipelineError> {
     })
 }
 
-/// The boxes of `data`, in order: (type, contents). A box running past the end is truncation.
-fn boxes(data: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, PipelineError> {
+/// A JP2 box: its type and contents.
+type JpBox<'a> = ([u8; 4], &'a [u8]);
+
+/// The boxes of `data`, in order. A box running past the end is truncation.
+fn boxes(data: &[u8]) -> Result<Vec<JpBox<'_>>, PipelineError> {
     let mut out = Vec::new();
     let mut at = 0usize;
     while at + 8 <= data.len() {

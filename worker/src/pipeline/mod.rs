@@ -13,6 +13,7 @@ pub mod probe;
 pub mod stills;
 pub mod video;
 pub mod watermark;
+pub mod xmp;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -85,6 +86,12 @@ pub fn run(
 ) -> Result<PipelineOutput, PipelineError> {
     match request.kind {
         JobKind::Image => image::run(request, progress),
-        JobKind::Video => video::run(&request.input, &request.out_dir, &request.profile, progress),
+        JobKind::Video => video::run(
+            &request.input,
+            &request.out_dir,
+            &request.profile,
+            &request.metadata,
+            progress,
+        ),
     }
 }

@@ -129,11 +129,13 @@ impl Stills {
         out_dir: &Path,
         profile: &Profile,
         end_seconds: f64,
+        xmp: Option<&[u8]>,
     ) -> Result<Vec<ExecOutput>, PipelineError> {
         let mut outputs = Vec::new();
         let jpeg = Jpeg {
             quality: profile.image.access_quality,
             progressive: profile.image.progressive,
+            xmp,
         };
         let poster = self.poster.or(self.fallback.map(|(_, f)| f));
         if let Some(frame) = poster {

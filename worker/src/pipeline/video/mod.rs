@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use caravan_proto::exec::ExecOutput;
-use caravan_proto::{OutputName, Profile};
+use caravan_proto::{AssetMetadata, OutputName, Profile};
 use ff::{filter, format, frame, media, Dictionary, Packet};
 use ffmpeg_next as ff;
 
@@ -144,6 +144,7 @@ pub fn run(
     input: &Path,
     out_dir: &Path,
     profile: &Profile,
+    metadata: &AssetMetadata,
     progress: &mut dyn FnMut(f32),
 ) -> Result<PipelineOutput, PipelineError> {
     ff::init().map_err(|e| PipelineError::Encode(format!("FFmpeg init: {e}")))?;
@@ -201,7 +202,7 @@ pub fn run(
             max_kbps: None,
             segment_seconds: None,
         });
-        muxers.push(Muxer::mp4(&out_dir.join(ACCESS_MP4), ACCESS_MP4)?);
+        muxers.push(Muxer::mp4(&out_dir.join(ACCESS_MP4), ACCESS_MP4, metadata)?);
     }
     let rungs = if v.hls.enabled {
         hls::plan(&v.hls, source.width, source.height, sar)
@@ -317,7 +318,12 @@ pub fn run(
         outputs.extend(files);
         info.insert("hls_ladder".to_owned(), ladder);
     }
-    outputs.extend(video.stills.write(out_dir, profile, encoded_seconds)?);
+    let xmp = super::xmp::packet(metadata);
+    outputs.extend(
+        video
+            .stills
+            .write(out_dir, profile, encoded_seconds, xmp.as_deref())?,
+    );
     Ok(PipelineOutput {
         outputs,
         tools: crate::tools::video_tools(),

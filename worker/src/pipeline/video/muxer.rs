@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use ff::{codec, format, Dictionary, Packet, Rational};
 use ffmpeg_next as ff;
 
+use caravan_proto::AssetMetadata;
+
 use crate::pipeline::PipelineError;
 
 pub(super) struct Muxer {
@@ -19,9 +21,28 @@ pub(super) struct Muxer {
 }
 
 impl Muxer {
-    /// An MP4 with its index at the front.
-    pub(super) fn mp4(path: &Path, label: &str) -> Result<Self, PipelineError> {
-        Self::new(path, "mp4", label, vec![("movflags", "+faststart".into())])
+    /// An MP4 with its index at the front, tagged with the submission's title (`©nam`),
+    /// creator (`©ART`) and rights (`cprt`; the statement's URI in `©cmt`).
+    pub(super) fn mp4(
+        path: &Path,
+        label: &str,
+        metadata: &AssetMetadata,
+    ) -> Result<Self, PipelineError> {
+        let mut muxer = Self::new(path, "mp4", label, vec![("movflags", "+faststart".into())])?;
+        let mut tags = Dictionary::new();
+        let fields = [
+            ("title", &metadata.title),
+            ("artist", &metadata.creator),
+            ("copyright", &metadata.rights),
+            ("comment", &metadata.rights_uri),
+        ];
+        for (key, value) in fields {
+            if let Some(value) = value {
+                tags.set(key, value);
+            }
+        }
+        muxer.octx.set_metadata(tags);
+        Ok(muxer)
     }
 
     /// A VOD HLS media playlist with CMAF (fMP4) segments: `playlist`, `init.mp4` and

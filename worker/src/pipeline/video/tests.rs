@@ -111,7 +111,9 @@ fn the_ladder_is_one_decode_of_aligned_cmaf_rungs_ffprobe_reads() {
         .to_vec();
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let made = crate::pipeline::video::run(&master, &out, &profile, &mut |_| {}).unwrap();
+    let made =
+        crate::pipeline::video::run(&master, &out, &profile, &Default::default(), &mut |_| {})
+            .unwrap();
 
     // Every output listed exists; the rung taller than the source was left out.
     let names: Vec<&str> = made.outputs.iter().map(|o| o.name.as_str()).collect();
@@ -287,7 +289,9 @@ fn a_logo_watermark_is_burned_into_every_rendition_in_display_proportions() {
     w.opacity = 1.0;
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let made = crate::pipeline::video::run(&master, &out, &profile, &mut |_| {}).unwrap();
+    let made =
+        crate::pipeline::video::run(&master, &out, &profile, &Default::default(), &mut |_| {})
+            .unwrap();
     assert_eq!(
         made.master_info["watermark"]["logo_sha256"]
             .as_str()
