@@ -1150,3 +1150,118 @@ fn title_creator_and_rights_reach_every_public_derivative() {
     assert_eq!(tags["Copyright"], "© Sharjah Museums Authority");
     expect(&out.join("poster.jpg"));
 }
+
+/// A tiled TIFF stored plane by plane (PlanarConfiguration 2), uncompressed, 16-bit RGB, written
+/// by hand: `image` has no writer for it.
+fn planar_tiled_tiff(
+    path: &std::path::Path,
+    picture: &image::ImageBuffer<image::Rgb<u16>, Vec<u16>>,
+) {
+    let (w, h) = picture.dimensions();
+    let tile = 32u32;
+    let (across, down) = (w.div_ceil(tile), h.div_ceil(tile));
+    let mut data = Vec::new();
+    let mut offsets = Vec::new();
+    for plane in 0..3 {
+        for ty in 0..down {
+            for tx in 0..across {
+                offsets.push(8 + data.len() as u32);
+                // Tiles are stored whole; past the image's edge they are padding.
+                for y in 0..tile {
+                    for x in 0..tile {
+                        let (px, py) = (tx * tile + x, ty * tile + y);
+                        let v = if px < w && py < h {
+                            picture.get_pixel(px, py).0[plane]
+                        } else {
+                            0
+                        };
+                        data.extend_from_slice(&v.to_le_bytes());
+                    }
+                }
+            }
+        }
+    }
+    let count = offsets.len() as u32;
+    let tile_bytes = tile * tile * 2;
+    let bits_at = 8 + data.len() as u32;
+    let offsets_at = bits_at + 6;
+    let counts_at = offsets_at + 4 * count;
+    let ifd_at = counts_at + 4 * count;
+    let mut file = b"II*\0".to_vec();
+    file.extend_from_slice(&ifd_at.to_le_bytes());
+    file.extend_from_slice(&data);
+    for _ in 0..3 {
+        file.extend_from_slice(&16u16.to_le_bytes());
+    }
+    for o in &offsets {
+        file.extend_from_slice(&o.to_le_bytes());
+    }
+    for _ in 0..count {
+        file.extend_from_slice(&tile_bytes.to_le_bytes());
+    }
+    // (tag, type (3 short, 4 long), count, value or offset)
+    let entries: [(u16, u16, u32, u32); 11] = [
+        (256, 4, 1, w),
+        (257, 4, 1, h),
+        (258, 3, 3, bits_at),
+        (259, 3, 1, 1),
+        (262, 3, 1, 2),
+        (277, 3, 1, 3),
+        (284, 3, 1, 2),
+        (322, 4, 1, tile),
+        (323, 4, 1, tile),
+        (324, 4, count, offsets_at),
+        (325, 4, count, counts_at),
+    ];
+    file.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    for (tag, kind, n, value) in entries {
+        file.extend_from_slice(&tag.to_le_bytes());
+        file.extend_from_slice(&kind.to_le_bytes());
+        file.extend_from_slice(&n.to_le_bytes());
+        file.extend_from_slice(&value.to_le_bytes());
+    }
+    file.extend_from_slice(&0u32.to_le_bytes());
+    std::fs::write(path, file).unwrap();
+}
+
+#[test]
+fn tiffs_stored_plane_by_plane_are_assembled() {
+    let dir = tempfile::tempdir().unwrap();
+    // 16-bit RGB, 100×70: tiles of 32 leave partial tiles on the right and bottom edges.
+    let picture = image::ImageBuffer::from_fn(100, 70, |x, y| {
+        image::Rgb([(x * 650) as u16, (y * 930) as u16, ((x + y) * 380) as u16])
+    });
+    let planar = dir.path().join("planar.tif");
+    planar_tiled_tiff(&planar, &picture);
+    let contiguous = dir.path().join("contiguous.png");
+    image::DynamicImage::ImageRgb16(picture)
+        .save(&contiguous)
+        .unwrap();
+    let ours = access_jpeg(&planar, &dir.path().join("planar"));
+    let reference = access_jpeg(&contiguous, &dir.path().join("contiguous"));
+    assert_eq!(ours.dimensions(), (100, 70));
+    let diff = mean_abs_diff(&ours, &reference);
+    assert!(
+        diff < 0.5,
+        "planar and contiguous masters differ by {diff:.2}"
+    );
+
+    // The corpus's tiled, planar, LZW TIFF (a photo beside a screenshot; black bar top left).
+    let Some(corpus) = corpus() else { return };
+    let access = access_jpeg(
+        &corpus.join("tiff_tiled_planar_lzw.tiff"),
+        &dir.path().join("corpus"),
+    );
+    assert_eq!(access.dimensions(), (278, 374));
+    assert!(
+        access.get_pixel(10, 10).0.iter().all(|&c| c < 40),
+        "black bar"
+    );
+    let sky = access.get_pixel(40, 100).0;
+    assert!(sky.iter().all(|&c| c > 60), "sky, not black: {sky:?}");
+    let ui = access.get_pixel(250, 160).0;
+    assert!(
+        ui.iter().all(|&c| c > 200),
+        "white spreadsheet cells: {ui:?}"
+    );
+}

@@ -135,8 +135,15 @@ fn decode(
         format: format.to_owned(),
         detail: e.to_string(),
     };
-    if super::jp2::is_jpeg2000(&read_head(input)?) {
+    let head = read_head(input)?;
+    if super::jp2::is_jpeg2000(&head) {
         return decode_jpeg2000(input, profile);
+    }
+    let tiff = [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"];
+    if tiff.iter().any(|m| head.starts_with(*m)) {
+        if let Some(planar) = super::planar_tiff::probe(input)? {
+            return decode_planar_tiff(input, &planar, profile);
+        }
     }
     let reader = ImageReader::open(input)
         .map_err(|e| PipelineError::Undecodable {
@@ -243,6 +250,43 @@ fn check_size(
         )));
     }
     Ok(())
+}
+
+/// A TIFF stored plane by plane ([`super::planar_tiff`]).
+fn decode_planar_tiff(
+    input: &Path,
+    planar: &super::planar_tiff::Planar,
+    profile: &Profile,
+) -> Result<(RgbImage, BTreeMap<String, serde_json::Value>), PipelineError> {
+    let bytes_per_sample = u64::from(planar.bits / 8);
+    // The assembled 16-bit planes plus the image built from them.
+    let per_pixel = u64::from(planar.samples) * (2 + bytes_per_sample);
+    check_size(
+        "tiff",
+        planar.width,
+        planar.height,
+        per_pixel,
+        planar.icc.is_some(),
+        profile,
+    )?;
+    let mut image = super::planar_tiff::decode(input, planar)?;
+    let orientation = planar
+        .orientation
+        .and_then(image::metadata::Orientation::from_exif)
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    image.apply_orientation(orientation);
+    let color = image.color();
+    let (rgb, colour) = super::colour::to_srgb8(image, planar.icc.as_deref());
+    let info = BTreeMap::from([
+        ("format".to_owned(), "tiff".into()),
+        ("planar".to_owned(), "separate planes".into()),
+        ("width".to_owned(), planar.width.into()),
+        ("height".to_owned(), planar.height.into()),
+        ("color_type".to_owned(), format!("{color:?}").into()),
+        ("orientation".to_owned(), format!("{orientation:?}").into()),
+        ("colour".to_owned(), colour.describe().into()),
+    ]);
+    Ok((rgb, info))
 }
 
 /// A JPEG 2000 master ([`super::jp2`]): header and completeness checked, then decoded by FFmpeg.

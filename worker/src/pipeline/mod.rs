@@ -9,6 +9,7 @@ pub mod iiif;
 pub mod image;
 pub mod interlace;
 pub mod jp2;
+pub mod planar_tiff;
 pub mod probe;
 pub mod stills;
 pub mod video;
