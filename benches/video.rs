@@ -101,25 +101,9 @@ fn main() {
                 &format!(
                     "{deinterlace}scale={w}:{h}:flags=bicubic:out_color_matrix={matrix}:out_range=tv,setsar=1,format=yuv420p"
                 ),
-                "-c:v",
-                "libx264",
-                "-preset",
-                &v.preset,
-                "-crf",
-                &v.crf.to_string(),
-                "-profile:v",
-                "high",
-                "-c:a",
-                "aac",
-                "-b:a",
-                &v.audio_bitrate.to_string(),
-                "-ac",
-                "2",
-                "-ar",
-                &v.audio_sample_rate.to_string(),
-                "-movflags",
-                "+faststart",
             ])
+            .args(encoder_args(&profile))
+            .args(["-movflags", "+faststart"])
             .arg(&cli_out);
         let reference = measure(cli);
         println!(
@@ -236,15 +220,7 @@ fn rung_args(
     let v = &profile.video;
     let seconds = v.hls.segment_seconds;
     let kbps = rung.max_kbps;
-    [
-        "-c:v",
-        "libx264",
-        "-preset",
-        &v.preset,
-        "-crf",
-        &v.crf.to_string(),
-        "-profile:v",
-        "high",
+    let rung = [
         "-maxrate",
         &format!("{kbps}k"),
         "-bufsize",
@@ -257,14 +233,6 @@ fn rung_args(
         "1",
         "-force_key_frames",
         &format!("expr:gte(t,n_forced*{seconds})"),
-        "-c:a",
-        "aac",
-        "-b:a",
-        &v.audio_bitrate.to_string(),
-        "-ac",
-        "2",
-        "-ar",
-        &v.audio_sample_rate.to_string(),
         "-f",
         "hls",
         "-hls_time",
@@ -279,9 +247,36 @@ fn rung_args(
         &folder.join("seg_%05d.m4s").to_string_lossy(),
         &folder.join("index.m3u8").to_string_lossy(),
     ]
-    .into_iter()
+    .map(str::to_owned);
+    let mut args = encoder_args(profile);
+    args.extend(rung);
+    args
+}
+
+/// x264 and AAC as Caravan sets them for every rendition: the profile's preset and CRF, High
+/// profile, stereo AAC at the profile's bitrate and rate.
+fn encoder_args(profile: &Profile) -> Vec<String> {
+    let v = &profile.video;
+    [
+        "-c:v",
+        "libx264",
+        "-preset",
+        &v.preset,
+        "-crf",
+        &v.crf.to_string(),
+        "-profile:v",
+        "high",
+        "-c:a",
+        "aac",
+        "-b:a",
+        &v.audio_bitrate.to_string(),
+        "-ac",
+        "2",
+        "-ar",
+        &v.audio_sample_rate.to_string(),
+    ]
     .map(str::to_owned)
-    .collect()
+    .to_vec()
 }
 
 fn ffmpeg_generate(args: &[&str], out: &Path) {

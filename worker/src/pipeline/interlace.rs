@@ -161,26 +161,17 @@ fn detect(input: &Path, open_options: Dictionary, facts: StreamFacts) -> Result<
         .video()
         .map_err(err)?;
     let mut graph = filter::Graph::new();
-    let pix_fmt: ff::ffi::AVPixelFormat = facts.pixel_format.into();
-    let args = format!(
-        "video_size={}x{}:pix_fmt={}:time_base={}/{}:pixel_aspect={}/{}",
-        facts.width,
-        facts.height,
-        pix_fmt as i32,
-        facts.time_base.numerator(),
-        facts.time_base.denominator().max(1),
-        facts.sar.numerator().max(1),
-        facts.sar.denominator().max(1)
+    let args = super::video::buffer_args(
+        (facts.width, facts.height),
+        facts.pixel_format,
+        facts.time_base,
+        facts.sar,
     );
     let buffer = filter::find("buffer").ok_or("no buffer filter")?;
     let sink = filter::find("buffersink").ok_or("no buffersink filter")?;
     graph.add(&buffer, "in", &args).map_err(err)?;
     graph.add(&sink, "out", "").map_err(err)?;
-    graph
-        .output("in", 0)
-        .and_then(|g| g.input("out", 0))
-        .and_then(|g| g.parse("idet"))
-        .map_err(err)?;
+    super::video::parse_graph(&mut graph, &["in"], &["out"], "idet").map_err(err)?;
     graph.validate().map_err(err)?;
 
     let mut counts = Counts::default();
@@ -209,8 +200,7 @@ fn detect(input: &Path, open_options: Dictionary, facts: StreamFacts) -> Result<
             continue;
         }
         while decoder.receive_frame(&mut decoded).is_ok() {
-            let mut source = graph.get("in").expect("source was added");
-            if source.source().add(&decoded).is_err() {
+            if super::video::feed(&mut graph, &decoded).is_err() {
                 continue;
             }
             drain(&mut graph, &mut counts);
@@ -218,13 +208,9 @@ fn detect(input: &Path, open_options: Dictionary, facts: StreamFacts) -> Result<
     }
     let _ = decoder.send_eof();
     while decoder.receive_frame(&mut decoded).is_ok() {
-        let _ = graph
-            .get("in")
-            .expect("source was added")
-            .source()
-            .add(&decoded);
+        let _ = super::video::feed(&mut graph, &decoded);
     }
-    let _ = graph.get("in").expect("source was added").source().flush();
+    super::video::end_input(&mut graph);
     drain(&mut graph, &mut counts);
     Ok(counts)
 }

@@ -62,9 +62,43 @@ where
     sink.sink().frame(&mut empty).ok().map(|()| empty)
 }
 
+/// The arguments of a `buffer` source for frames of this size, pixel format, time base and
+/// sample aspect ratio.
+pub(crate) fn buffer_args(
+    (width, height): (u32, u32),
+    pixel_format: format::Pixel,
+    time_base: ff::Rational,
+    sar: ff::Rational,
+) -> String {
+    let pix_fmt: ff::ffi::AVPixelFormat = pixel_format.into();
+    format!(
+        "video_size={width}x{height}:pix_fmt={}:time_base={}/{}:pixel_aspect={}/{}",
+        pix_fmt as i32,
+        time_base.numerator(),
+        time_base.denominator().max(1),
+        sar.numerator().max(1),
+        sar.denominator().max(1)
+    )
+}
+
+/// Sends `frame` into `graph`'s source `in`.
+pub(crate) fn feed(graph: &mut filter::Graph, frame: &frame::Frame) -> Result<(), ff::Error> {
+    graph
+        .get("in")
+        .expect("source was added")
+        .source()
+        .add(frame)
+}
+
+/// Tells `graph`'s source `in` that no more frames come, so its filters release what they hold.
+pub(crate) fn end_input(graph: &mut filter::Graph) {
+    let _ = graph.get("in").expect("source was added").source().flush();
+}
+
 /// Parses `spec` into `graph`, linking its labels to the filters already in the graph: each name
 /// of `sources` (buffer sources) as an open output, each of `sinks` as an open input.
-/// (ffmpeg-next's `Parser` keeps only the first and last of three or more labels.)
+/// Every filter graph of the pipelines is parsed here (ffmpeg-next's `Parser` keeps only the
+/// first and last of three or more labels).
 pub(crate) fn parse_graph(
     graph: &mut filter::Graph,
     sources: &[&str],

@@ -301,14 +301,7 @@ impl VideoChain {
             let seconds = pts as f64 * f64::from(self.source.time_base);
             self.first_seconds.get_or_insert(seconds);
             self.last_seconds = seconds;
-            if self
-                .graph
-                .get("in")
-                .expect("source was added")
-                .source()
-                .add(&decoded)
-                .is_err()
-            {
+            if super::feed(&mut self.graph, &decoded).is_err() {
                 // A frame whose size or format changed mid-stream: count it as damage.
                 self.decode_errors += 1;
                 continue;
@@ -350,12 +343,7 @@ impl VideoChain {
     pub(super) fn finish(&mut self, muxers: &mut [Muxer]) -> Result<(), PipelineError> {
         let _ = self.source.decoder.send_eof();
         self.drain_decoder(muxers)?;
-        let _ = self
-            .graph
-            .get("in")
-            .expect("source was added")
-            .source()
-            .flush();
+        super::end_input(&mut self.graph);
         self.drain_graph(muxers)?;
         let time_base = self.enc_time_base;
         for r in &mut self.renditions {
@@ -415,16 +403,11 @@ fn build_graph(
 ) -> Result<filter::Graph, PipelineError> {
     let filter_err = |e: ff::Error| PipelineError::Encode(format!("video filter graph: {e}"));
     let mut graph = filter::Graph::new();
-    let pix_fmt: ff::ffi::AVPixelFormat = source.decoder.format().into();
-    let args = format!(
-        "video_size={}x{}:pix_fmt={}:time_base={}/{}:pixel_aspect={}/{}",
-        source.width,
-        source.height,
-        pix_fmt as i32,
-        source.time_base.numerator(),
-        source.time_base.denominator().max(1),
-        source.sar.numerator(),
-        source.sar.denominator()
+    let args = super::buffer_args(
+        (source.width, source.height),
+        source.decoder.format(),
+        source.time_base,
+        source.sar,
     );
     graph
         .add(
@@ -452,13 +435,11 @@ fn build_graph(
     };
     let mut spec = format!("[in]{deinterlace}[pictures];");
     if let Some((logo, x, y)) = &overlay {
-        let args = format!(
-            "video_size={}x{}:pix_fmt={}:time_base={}/{}:pixel_aspect=1/1",
-            logo.width(),
-            logo.height(),
-            ff::ffi::AVPixelFormat::AV_PIX_FMT_RGBA as i32,
-            source.time_base.numerator(),
-            source.time_base.denominator().max(1),
+        let args = super::buffer_args(
+            logo.dimensions(),
+            format::Pixel::RGBA,
+            source.time_base,
+            Rational(1, 1),
         );
         graph
             .add(

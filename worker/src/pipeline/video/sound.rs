@@ -196,14 +196,7 @@ impl AudioChain {
             }
             let ts = decoded.timestamp();
             decoded.set_pts(ts);
-            if self
-                .graph
-                .get("in")
-                .expect("source was added")
-                .source()
-                .add(&decoded)
-                .is_err()
-            {
+            if super::feed(&mut self.graph, &decoded).is_err() {
                 continue;
             }
             self.drain_graph(muxers)?;
@@ -244,12 +237,7 @@ impl AudioChain {
     pub(super) fn finish(&mut self, muxers: &mut [Muxer]) -> Result<(), PipelineError> {
         let _ = self.decoder.send_eof();
         self.drain_decoder(muxers)?;
-        let _ = self
-            .graph
-            .get("in")
-            .expect("source was added")
-            .source()
-            .flush();
+        super::end_input(&mut self.graph);
         self.drain_graph(muxers)?;
         let _ = self.encoder.send_eof();
         self.drain_encoder(muxers)

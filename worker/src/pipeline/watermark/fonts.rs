@@ -34,8 +34,10 @@ impl Font {
         rustybuzz::Face::from_slice(&self.data, self.index).expect("checked when loaded")
     }
 
+    /// Whether the font has a glyph for `c` (a cmap lookup: no shaping tables are parsed).
     fn covers(&self, c: char) -> bool {
-        self.face().glyph_index(c).is_some()
+        rustybuzz::ttf_parser::Face::parse(&self.data, self.index)
+            .is_ok_and(|face| face.glyph_index(c).is_some())
     }
 }
 

@@ -140,8 +140,9 @@ impl Line {
             x: 0.0,
             y: 0.0,
         };
+        let faces: Vec<_> = self.fonts.iter().map(Font::face).collect();
         for g in &self.glyphs {
-            let face = self.fonts[g.font].face();
+            let face = &faces[g.font];
             builder.scale = px_per_em / face.units_per_em() as f32;
             builder.x = x + g.x * px_per_em;
             builder.y = y + (self.ascent - g.y) * px_per_em;
