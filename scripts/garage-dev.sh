@@ -35,8 +35,23 @@ launch() {
   echo "garage did not start; see $state/garage.log" >&2; exit 1
 }
 
+# A Garage left by an earlier run whose state folder is gone (a deleted checkout, an interrupted
+# CI run), or by another state folder on the same ports, would make ours fail with "address
+# already in use": stop it.
+free_ports() {
+  { pgrep -a -x garage || true; } | while read -r pid _ flag cfg _; do
+    [ "$flag" = "-c" ] && [ "$cfg" != "$conf" ] || continue
+    if [ ! -f "$cfg" ] || grep -q "127.0.0.1:$port\"" "$cfg"; then
+      echo "stopping a stale Garage (pid $pid, $cfg) that holds port $port" >&2
+      kill "$pid" 2>/dev/null || true
+      sleep 1
+    fi
+  done
+}
+
 start() {
   if running && [ -f "$state/env" ]; then say_env; return; fi
+  free_ports
   # Stopped with `halt`: start again on the same data, keys and bucket.
   if [ -f "$state/env" ] && [ -f "$conf" ]; then launch; say_env; return; fi
   [ -x "$garage_bin" ] || { echo "garage is not installed: cargo install garage --locked" >&2; exit 1; }
