@@ -31,7 +31,8 @@ pub use ids::{AssetId, BatchId, IdError, OutputName, ProfileName};
 pub use job::{Job, JobKind, MasterLocation};
 pub use metadata::AssetMetadata;
 pub use profile::{
-    HlsProfile, HlsRung, IiifProfile, ImageProfile, Limits, Profile, VideoProfile, WatermarkProfile,
+    ffv1_slices_valid, HlsProfile, HlsRung, IiifProfile, ImageProfile, Limits, PreservationAudio,
+    PreservationProfile, Profile, VideoProfile, WatermarkProfile,
 };
 pub use receipt::{Claim, FailureRecord, OutputRecord, Receipt};
 pub use topology::Topology;

@@ -185,6 +185,9 @@ pub struct VideoProfile {
     /// A visible watermark burned into every rendition (the access copy, the HLS rungs, and so
     /// the poster and storyboard taken from them), placed and sized on the displayed picture.
     pub watermark: WatermarkProfile,
+    /// A lossless preservation copy (`preservation.mkv`) of masters that arrive in other codecs
+    /// than FFV1, made from the same decode, before any filter touches the pictures.
+    pub preservation: PreservationProfile,
 }
 
 impl Default for VideoProfile {
@@ -207,8 +210,49 @@ impl Default for VideoProfile {
             storyboard_max_tiles: 100,
             hls: HlsProfile::default(),
             watermark: WatermarkProfile::default(),
+            preservation: PreservationProfile::default(),
         }
     }
+}
+
+/// Preservation normalisation: the master's pictures, exactly as decoded (interlaced, at their
+/// stored size, pixel format and colour tags), encoded as FFV1 version 3 — every frame a
+/// keyframe, each slice with its CRC — in Matroska, with every audio stream kept losslessly.
+/// Masters already in FFV1 version 3 in Matroska are left as they are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PreservationProfile {
+    pub enabled: bool,
+    /// How integer PCM audio is kept: `flac` (compressed losslessly, up to 24 bits and 8
+    /// channels; deeper or wider PCM is copied) or `pcm` (copied as it is). FLAC and PCM sources
+    /// are never decoded otherwise; lossy audio is decoded into the chosen form.
+    pub audio: PreservationAudio,
+    /// FFV1 slices per frame (v × h with v ≤ h < 2v: 4, 6, 9, 12, 16, 20, 24, 30 …): more slices
+    /// encode in parallel and confine damage to smaller areas.
+    pub slices: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PreservationAudio {
+    Flac,
+    Pcm,
+}
+
+impl Default for PreservationProfile {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            audio: PreservationAudio::Flac,
+            slices: 16,
+        }
+    }
+}
+
+/// Whether FFV1 version 3 can cut a frame into `slices` slices: `v` rows of `h` columns with
+/// `2 ≤ v ≤ h < 2v`, at most 1024 (the counts FFmpeg's encoder accepts for any frame over 352×288).
+pub fn ffv1_slices_valid(slices: u32) -> bool {
+    (2..32).any(|v| (v..2 * v).any(|h| v * h == slices)) && slices <= 1024
 }
 
 /// The HLS ladder: one rendition per rung no taller than the source (the source's own height

@@ -213,6 +213,12 @@ fn validate(p: &Profile) -> Result<(), String> {
             p.name
         ));
     }
+    if v.preservation.enabled && !caravan_proto::ffv1_slices_valid(v.preservation.slices) {
+        return Err(format!(
+            "profile {}: video.preservation.slices = {} cannot tile a frame; use v × h slices with v ≤ h < 2v, such as 4, 6, 9, 12, 16, 20, 24 or 30",
+            p.name, v.preservation.slices
+        ));
+    }
     if v.max_height < 64 || v.crf > 51 {
         return Err(format!(
             "profile {}: video.max_height must be ≥ 64 and crf ≤ 51",

@@ -360,6 +360,44 @@ fn profile_files_override_only_what_they_name_and_reject_typos() {
 }
 
 #[test]
+fn preservation_settings_are_checked_when_profiles_load() {
+    let ok = "[profiles.a]\nvideo = { preservation = { enabled = true, audio = \"pcm\", slices = 24 } }\n";
+    let set = ProfileSet::parse(ok).unwrap();
+    let p = set.get(&ProfileName::parse("a").unwrap()).unwrap();
+    assert!(p.video.preservation.enabled);
+    assert_eq!(
+        p.video.preservation.audio,
+        caravan_proto::PreservationAudio::Pcm
+    );
+    // 7 slices cannot tile a frame (v × h with v ≤ h < 2v); unknown audio forms are refused.
+    let err = ProfileSet::parse(
+        "[profiles.a]\nvideo = { preservation = { enabled = true, slices = 7 } }\n",
+    )
+    .unwrap_err();
+    assert!(err.contains("slices = 7"), "{err}");
+    assert!(ProfileSet::parse(
+        "[profiles.a]\nvideo = { preservation = { enabled = true, audio = \"mp3\" } }\n"
+    )
+    .is_err());
+    let valid: Vec<u32> = (1..=30)
+        .filter(|&n| caravan_proto::ffv1_slices_valid(n))
+        .collect();
+    assert_eq!(valid, [4, 6, 9, 12, 15, 16, 20, 24, 25, 28, 30]);
+}
+
+#[test]
+fn the_deployment_example_profiles_load_as_they_are() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/profiles.example.toml");
+    let set = ProfileSet::load(&path).unwrap();
+    let get = |name: &str| set.get(&ProfileName::parse(name).unwrap()).unwrap();
+    assert!(get("archive").video.preservation.enabled);
+    assert!(get("exhibition").image.watermark.enabled);
+    assert!(!get("low-bandwidth").video.access_mp4);
+    assert_eq!(get("large-masters").limits.max_pixels, 600_000_000);
+}
+
+#[test]
 fn retry_delays_grow_and_are_capped() {
     let mut config = WorkerConfig::new(Isolation::InProcess);
     config.retry_base_delay = Duration::from_secs(1);

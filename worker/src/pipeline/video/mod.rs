@@ -23,10 +23,12 @@ use super::{PipelineError, PipelineOutput};
 pub mod hls;
 mod muxer;
 mod picture;
+mod preservation;
 mod sound;
 
 use muxer::Muxer;
 use picture::{Source, Target, VideoChain};
+use preservation::{Preservation, PRESERVATION_MKV};
 use sound::AudioChain;
 
 /// Demuxers a master may use; anything else (playlists, concat lists, images) is refused.
@@ -78,6 +80,23 @@ pub(crate) fn buffer_args(
         time_base.denominator().max(1),
         sar.numerator().max(1),
         sar.denominator().max(1)
+    )
+}
+
+/// The arguments of an `abuffer` source for audio frames of this rate, sample format and
+/// channel layout.
+pub(crate) fn abuffer_args(
+    time_base: ff::Rational,
+    rate: u32,
+    sample_format: format::Sample,
+    layout: ff::ChannelLayout,
+) -> String {
+    format!(
+        "time_base={}/{}:sample_rate={rate}:sample_fmt={}:channel_layout=0x{:x}",
+        time_base.numerator(),
+        time_base.denominator().max(1),
+        sample_format.name(),
+        layout.bits()
     )
 }
 
@@ -220,8 +239,30 @@ pub fn run(
             .ok_or(PipelineError::NoVideoStream)?;
         Source::open(input, &stream, profile, &mut info)?
     };
+    let mut keep = if profile.video.preservation.enabled {
+        let stream = ictx.stream(source.index()).expect("the source is a stream");
+        match preservation::already_preserved(&ictx, &stream) {
+            Some(reason) => {
+                info.insert(
+                    "preservation".to_owned(),
+                    serde_json::json!({ "made": false, "reason": reason }),
+                );
+                None
+            }
+            None => Some(Preservation::new(
+                &out_dir.join(PRESERVATION_MKV),
+                &ictx,
+                &source,
+                &profile.video.preservation,
+                metadata,
+            )?),
+        }
+    } else {
+        None
+    };
     let sar = (source.sar.numerator(), source.sar.denominator());
     let frame_rate = source.frame_rate;
+    let stored_size = (source.width, source.height);
 
     // The renditions: the access copy first (stills come from it), then the rungs.
     let mut muxers = Vec::new();
@@ -282,7 +323,7 @@ pub fn run(
     let mut last_percent = -1.0f32;
     while let Some(packet) = next_packet(&mut ictx, 1000) {
         if packet.stream() == video.stream_index() {
-            video.decode(&packet, &mut muxers)?;
+            video.decode(&packet, &mut muxers, keep.as_mut())?;
             if duration > 0.0 {
                 let percent = ((video.last_seconds / duration) * 100.0).clamp(0.0, 99.0) as f32;
                 if percent - last_percent >= 1.0 {
@@ -290,11 +331,16 @@ pub fn run(
                     progress(percent);
                 }
             }
-        } else if let Some(a) = audio.as_mut().filter(|a| packet.stream() == a.in_index) {
-            a.decode(&packet, &mut muxers)?;
+        } else {
+            if let Some(a) = audio.as_mut().filter(|a| packet.stream() == a.in_index) {
+                a.decode(&packet, &mut muxers)?;
+            }
+            if let Some(keep) = keep.as_mut() {
+                keep.packet(&packet)?;
+            }
         }
     }
-    video.finish(&mut muxers)?;
+    video.finish(&mut muxers, keep.as_mut())?;
     if let Some(a) = audio.as_mut() {
         a.finish(&mut muxers)?;
     }
@@ -319,6 +365,13 @@ pub fn run(
     for muxer in &mut muxers {
         muxer.finish()?;
     }
+    let kept = match keep.as_mut() {
+        Some(keep) => {
+            info.insert("preservation".to_owned(), keep.finish()?);
+            true
+        }
+        None => false,
+    };
     info.insert("decode_errors".to_owned(), video.decode_errors.into());
     if let Some(loudness) = audio.as_ref().and_then(AudioChain::loudness) {
         info.insert("access_audio_loudness".to_owned(), loudness);
@@ -335,6 +388,15 @@ pub fn run(
             media_type: "video/mp4".into(),
             width: Some(width),
             height: Some(height),
+            duration_seconds: Some(encoded_seconds),
+        });
+    }
+    if kept {
+        outputs.push(ExecOutput {
+            name: OutputName::parse(PRESERVATION_MKV).expect("fixed output names are valid"),
+            media_type: "video/x-matroska".into(),
+            width: Some(stored_size.0),
+            height: Some(stored_size.1),
             duration_seconds: Some(encoded_seconds),
         });
     }

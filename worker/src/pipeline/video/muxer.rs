@@ -1,5 +1,6 @@
-//! One output file of the video pipeline — the access MP4 or one HLS rung — and the streams in
-//! it. Encoders write packets in their own time base; the muxer rescales them to its streams'.
+//! One output file of the video pipeline — the access MP4, one HLS rung or the preservation
+//! Matroska — and the streams in it. Encoders write packets in their own time base; the muxer
+//! rescales them to its streams'.
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,24 @@ impl Muxer {
         metadata: &AssetMetadata,
     ) -> Result<Self, PipelineError> {
         let mut muxer = Self::new(path, "mp4", label, vec![("movflags", "+faststart".into())])?;
+        muxer.tag(metadata);
+        Ok(muxer)
+    }
+
+    /// A Matroska file tagged like the MP4 (`TITLE`, `ARTIST`, `COPYRIGHT`, `COMMENT`); its
+    /// cues (index) at the end, as intra-only video has one per frame.
+    pub(super) fn matroska(
+        path: &Path,
+        label: &str,
+        metadata: &AssetMetadata,
+    ) -> Result<Self, PipelineError> {
+        let mut muxer = Self::new(path, "matroska", label, Vec::new())?;
+        muxer.tag(metadata);
+        Ok(muxer)
+    }
+
+    /// The submission's descriptive metadata as container tags.
+    fn tag(&mut self, metadata: &AssetMetadata) {
         let mut tags = Dictionary::new();
         let fields = [
             ("title", &metadata.title),
@@ -41,8 +60,7 @@ impl Muxer {
                 tags.set(key, value);
             }
         }
-        muxer.octx.set_metadata(tags);
-        Ok(muxer)
+        self.octx.set_metadata(tags);
     }
 
     /// A VOD HLS media playlist with CMAF (fMP4) segments: `playlist`, `init.mp4` and
@@ -106,7 +124,7 @@ impl Muxer {
         encoder: &codec::encoder::Video,
         time_base: Rational,
     ) -> Result<(), PipelineError> {
-        self.video_stream = Some(self.add_stream(codec, encoder.into(), time_base)?);
+        self.video_stream = Some(self.add_stream(Some(codec), encoder.into(), time_base)?);
         Ok(())
     }
 
@@ -116,13 +134,15 @@ impl Muxer {
         encoder: &codec::encoder::Audio,
         time_base: Rational,
     ) -> Result<(), PipelineError> {
-        self.audio_stream = Some(self.add_stream(codec, encoder.into(), time_base)?);
+        self.audio_stream = Some(self.add_stream(Some(codec), encoder.into(), time_base)?);
         Ok(())
     }
 
-    fn add_stream(
+    /// A stream of `codec` described by `parameters` (an encoder's, or an input stream's when
+    /// its packets are copied); its index, for [`Self::write_to`].
+    pub(super) fn add_stream(
         &mut self,
-        codec: ff::Codec,
+        codec: Option<ff::Codec>,
         parameters: codec::Parameters,
         time_base: Rational,
     ) -> Result<usize, PipelineError> {
@@ -131,8 +151,28 @@ impl Muxer {
             .add_stream(codec)
             .map_err(|e| PipelineError::Encode(format!("{} stream: {e}", self.label)))?;
         ost.set_parameters(parameters);
+        // SAFETY: plain fields of the new stream and its parameters, before the header is
+        // written. The input container's tag for the codec means nothing here (the muxer picks
+        // its own); Matroska takes the display aspect from the stream, not its parameters.
+        unsafe {
+            let stream = ost.as_mut_ptr();
+            (*(*stream).codecpar).codec_tag = 0;
+            (*stream).sample_aspect_ratio = (*(*stream).codecpar).sample_aspect_ratio;
+        }
         ost.set_time_base(time_base);
         Ok(ost.index())
+    }
+
+    /// Whether this container can hold a stream of `codec` as it is.
+    pub(super) fn can_hold(&self, codec: codec::Id) -> bool {
+        // SAFETY: the output format outlives the call; avformat_query_codec only reads it.
+        unsafe {
+            ff::ffi::avformat_query_codec(
+                self.octx.format().as_ptr(),
+                codec.into(),
+                ff::ffi::FF_COMPLIANCE_NORMAL,
+            ) == 1
+        }
     }
 
     pub(super) fn write_header(&mut self) -> Result<(), PipelineError> {
@@ -152,7 +192,7 @@ impl Muxer {
         time_base: Rational,
     ) -> Result<(), PipelineError> {
         let stream = self.video_stream.expect("a video stream was added");
-        self.write(packet, stream, time_base)
+        self.write_to(packet, stream, time_base)
     }
 
     /// Writes a copy of `packet` (the same audio goes to every output).
@@ -164,10 +204,11 @@ impl Muxer {
         let Some(stream) = self.audio_stream else {
             return Ok(());
         };
-        self.write(&mut packet.clone(), stream, time_base)
+        self.write_to(&mut packet.clone(), stream, time_base)
     }
 
-    fn write(
+    /// Writes `packet`, in `time_base`, to the stream `stream`.
+    pub(super) fn write_to(
         &mut self,
         packet: &mut Packet,
         stream: usize,

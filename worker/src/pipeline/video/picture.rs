@@ -16,6 +16,7 @@ use ff::{codec, filter, format, frame, Dictionary, Packet, Rational};
 use ffmpeg_next as ff;
 
 use super::muxer::Muxer;
+use super::preservation::Preservation;
 use super::{next_frame, open_options};
 use crate::pipeline::interlace::{self, Decision};
 use crate::pipeline::stills::Stills;
@@ -128,6 +129,16 @@ impl Source {
             frame_rate,
             scan,
         })
+    }
+
+    /// The index of the stream in the master.
+    pub(super) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The pixel format the decoder produces.
+    pub(super) fn pixel_format(&self) -> format::Pixel {
+        self.decoder.format()
     }
 
     /// Seconds per frame at the stream's average rate (0 when it declares none).
@@ -277,19 +288,26 @@ impl VideoChain {
         &self.renditions[k].encoder
     }
 
+    /// Decodes `packet` and sends its pictures through every rendition, and first, untouched,
+    /// to the preservation copy `keep`.
     pub(super) fn decode(
         &mut self,
         packet: &Packet,
         muxers: &mut [Muxer],
+        keep: Option<&mut Preservation>,
     ) -> Result<(), PipelineError> {
         if self.source.decoder.send_packet(packet).is_err() {
             self.decode_errors += 1;
             return Ok(());
         }
-        self.drain_decoder(muxers)
+        self.drain_decoder(muxers, keep)
     }
 
-    fn drain_decoder(&mut self, muxers: &mut [Muxer]) -> Result<(), PipelineError> {
+    fn drain_decoder(
+        &mut self,
+        muxers: &mut [Muxer],
+        mut keep: Option<&mut Preservation>,
+    ) -> Result<(), PipelineError> {
         let mut decoded = frame::Video::empty();
         while self.source.decoder.receive_frame(&mut decoded).is_ok() {
             let pts = decoded
@@ -301,6 +319,10 @@ impl VideoChain {
             let seconds = pts as f64 * f64::from(self.source.time_base);
             self.first_seconds.get_or_insert(seconds);
             self.last_seconds = seconds;
+            // Before the graph: its source takes the frame's buffers.
+            if let Some(keep) = keep.as_deref_mut() {
+                keep.picture(&decoded)?;
+            }
             if super::feed(&mut self.graph, &decoded).is_err() {
                 // A frame whose size or format changed mid-stream: count it as damage.
                 self.decode_errors += 1;
@@ -340,9 +362,13 @@ impl VideoChain {
         Ok(())
     }
 
-    pub(super) fn finish(&mut self, muxers: &mut [Muxer]) -> Result<(), PipelineError> {
+    pub(super) fn finish(
+        &mut self,
+        muxers: &mut [Muxer],
+        keep: Option<&mut Preservation>,
+    ) -> Result<(), PipelineError> {
         let _ = self.source.decoder.send_eof();
-        self.drain_decoder(muxers)?;
+        self.drain_decoder(muxers, keep)?;
         super::end_input(&mut self.graph);
         self.drain_graph(muxers)?;
         let time_base = self.enc_time_base;

@@ -85,14 +85,7 @@ impl AudioChain {
 
         let in_time_base = stream.time_base();
         let mut graph = filter::Graph::new();
-        let args = format!(
-            "time_base={}/{}:sample_rate={}:sample_fmt={}:channel_layout=0x{:x}",
-            in_time_base.numerator(),
-            in_time_base.denominator().max(1),
-            decoder.rate(),
-            decoder.format().name(),
-            in_layout.bits()
-        );
+        let args = super::abuffer_args(in_time_base, decoder.rate(), decoder.format(), in_layout);
         let filter_err = |e: ff::Error| PipelineError::Encode(format!("audio filter graph: {e}"));
         graph
             .add(
