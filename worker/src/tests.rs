@@ -501,6 +501,53 @@ fn public_derivatives_carry_no_gps_or_camera_metadata_only_an_srgb_profile() {
 }
 
 #[test]
+fn the_srgb_profile_in_derivatives_is_valid_icc_and_the_same_in_every_run() {
+    use crate::pipeline::colour::{normalise_icc, srgb_icc};
+    let icc = srgb_icc();
+    let be32 = |at: usize| u32::from_be_bytes(icc[at..at + 4].try_into().unwrap());
+    assert_eq!(be32(0) as usize, icc.len());
+    assert_eq!(&icc[36..40], b"acsp");
+    assert_eq!(&icc[16..20], b"RGB ");
+    // The connection space's illuminant is D50 exactly (ICC.1 7.2.16).
+    assert_eq!([be32(68), be32(72), be32(76)], [0xF6D6, 0x1_0000, 0xD32D]);
+    // Every tag starts on a 4-byte boundary inside the profile (ICC.1 7.3.1).
+    let count = be32(128) as usize;
+    assert!(count >= 9);
+    for k in 0..count {
+        let (offset, size) = (be32(132 + 12 * k + 4), be32(132 + 12 * k + 8));
+        assert_eq!(offset % 4, 0, "tag {k} at {offset}");
+        assert!((offset + size) as usize <= icc.len());
+    }
+    // It still describes sRGB: converting through it changes no colour.
+    let parsed = moxcms::ColorProfile::new_from_slice(icc).unwrap();
+    let srgb = moxcms::ColorProfile::new_srgb();
+    let transform = parsed
+        .create_transform_8bit(
+            moxcms::Layout::Rgb,
+            &srgb,
+            moxcms::Layout::Rgb,
+            moxcms::TransformOptions::default(),
+        )
+        .unwrap();
+    let colours = [12u8, 200, 90, 255, 0, 128, 77, 77, 77];
+    let mut out = [0u8; 9];
+    transform.transform(&colours, &mut out).unwrap();
+    for (a, b) in colours.iter().zip(out) {
+        assert!(a.abs_diff(b) <= 1, "{colours:?} became {out:?}");
+    }
+    // The encoder stamps the time; two profiles made a second apart are the same once
+    // normalised, so a derivative's bytes do not depend on when it was made.
+    let first = moxcms::ColorProfile::new_srgb().encode().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = moxcms::ColorProfile::new_srgb().encode().unwrap();
+    assert_eq!(normalise_icc(first), normalise_icc(second));
+    assert_eq!(
+        icc,
+        normalise_icc(moxcms::ColorProfile::new_srgb().encode().unwrap())
+    );
+}
+
+#[test]
 fn embedded_icc_profiles_are_converted_to_srgb() {
     // A Display P3 master: its colours are more saturated than the same numbers in sRGB.
     let dir = tempfile::tempdir().unwrap();
@@ -1302,4 +1349,105 @@ fn tiffs_stored_plane_by_plane_are_assembled() {
         ui.iter().all(|&c| c > 200),
         "white spreadsheet cells: {ui:?}"
     );
+}
+
+/// Runs libtiff's `tiffcp` (or `tiffset`) with `args`.
+fn libtiff(tool: &str, args: &[&str]) {
+    let status = std::process::Command::new(tool)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("{tool} (Debian libtiff-tools) is installed: {e}"));
+    assert!(status.success(), "{tool} {args:?}");
+}
+
+#[test]
+fn tiff_variants_the_image_crate_cannot_read_make_the_same_derivatives() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let text = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    // A picture with smooth gradients and hard edges, stored uncompressed.
+    let picture = image::RgbImage::from_fn(320, 200, |x, y| {
+        let edge = if (x / 40 + y / 40) % 2 == 0 { 60 } else { 0 };
+        image::Rgb([(x * 255 / 320) as u8, (y * 255 / 200) as u8, 120 + edge])
+    });
+    let plain = path("plain.tif");
+    picture.save(&plain).unwrap();
+    let reference = access_jpeg(&plain, &path("plain"));
+    // Which decoder read `master`, as its receipt says.
+    let decoded_by = |master: &std::path::Path| {
+        let out = tempfile::tempdir().unwrap();
+        let mut profile = caravan_proto::Profile::default();
+        profile.image.iiif.enabled = false;
+        let made =
+            crate::pipeline::image::run(&image_request(master, out.path(), profile), &mut |_| {})
+                .unwrap();
+        made.master_info["decoder"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+
+    // JPEG-compressed YCbCr (4:2:0, shared JPEG tables): the `image` crate refuses its colour
+    // type; the `tiff` crate decodes it and we convert to RGB.
+    let jpeg = path("jpeg.tif");
+    libtiff(
+        "tiffcp",
+        &["-c", "jpeg:95", "-r", "16", &text(&plain), &text(&jpeg)],
+    );
+    assert!(decoded_by(&jpeg).starts_with("the tiff crate (JPEG-compressed YCbCr)"));
+    let ours = access_jpeg(&jpeg, &path("jpeg"));
+    let diff = mean_abs_diff(&ours, &reference);
+    assert!(
+        diff < 3.0,
+        "JPEG-in-TIFF differs from its source by {diff:.2}"
+    );
+    // Its Orientation tag is honoured (6: rotate 90° clockwise to view).
+    libtiff("tiffset", &["-s", "274", "6", &text(&jpeg)]);
+    let turned = access_jpeg(&jpeg, &path("jpeg-turned"));
+    assert_eq!(turned.dimensions(), (200, 320));
+    let top_left = turned.get_pixel(5, 5).0;
+    // The source's bottom-left corner (red 0, green high) is now top left.
+    assert!(top_left[0] < 40 && top_left[1] > 200, "{top_left:?}");
+
+    // Palette colour, written by the FFmpeg CLI: the same derivative as its colours spelt out.
+    let palette = ffmpeg_make(
+        &["-i", &text(&plain), "-pix_fmt", "pal8"],
+        &path("palette.tif"),
+    );
+    assert!(decoded_by(&palette).starts_with("FFmpeg's TIFF decoder"));
+    let spelt_out = ffmpeg_make(
+        &["-i", &text(&palette), "-pix_fmt", "rgb24"],
+        &path("palette.png"),
+    );
+    let diff = mean_abs_diff(
+        &access_jpeg(&palette, &path("palette")),
+        &access_jpeg(&spelt_out, &path("spelt-out")),
+    );
+    assert!(diff < 0.5, "palette TIFF differs by {diff:.2}");
+
+    // A bitonal scan, CCITT Group 3: the same pixels as the uncompressed 1-bit TIFF.
+    let bitonal = ffmpeg_make(
+        &["-i", &text(&plain), "-pix_fmt", "monob"],
+        &path("bitonal.tif"),
+    );
+    let fax = path("fax.tif");
+    libtiff("tiffcp", &["-c", "g3", &text(&bitonal), &text(&fax)]);
+    assert!(decoded_by(&fax).starts_with("FFmpeg's TIFF decoder"));
+    let diff = mean_abs_diff(
+        &access_jpeg(&fax, &path("fax")),
+        &access_jpeg(&bitonal, &path("bitonal")),
+    );
+    assert!(diff < 0.5, "Group 3 TIFF differs by {diff:.2}");
+
+    // Cut short, a JPEG-compressed TIFF is a clean failure, not half a picture.
+    let bytes = std::fs::read(&jpeg).unwrap();
+    let cut = path("cut.tif");
+    std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
+    std::fs::create_dir_all(path("cut")).unwrap();
+    let err = crate::pipeline::image::run(
+        &image_request(&cut, &path("cut"), caravan_proto::Profile::default()),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "undecodable_input", "{err}");
 }

@@ -140,9 +140,10 @@ fn decode(
         return decode_jpeg2000(input, profile);
     }
     let tiff = [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"];
-    if tiff.iter().any(|m| head.starts_with(*m)) {
-        if let Some(planar) = super::planar_tiff::probe(input)? {
-            return decode_planar_tiff(input, &planar, profile);
+    let is_tiff = tiff.iter().any(|m| head.starts_with(*m));
+    if is_tiff {
+        if let Some(planar) = super::tiff_variants::probe(input)? {
+            return decode_tiff_variants(input, &planar, profile);
         }
     }
     let reader = ImageReader::open(input)
@@ -159,7 +160,13 @@ fn decode(
     if format == "jpeg" {
         check_jpeg_complete(input)?;
     }
-    let mut decoder = reader.into_decoder().map_err(|e| classify(&format, e))?;
+    let mut decoder = match reader.into_decoder() {
+        Ok(decoder) => decoder,
+        Err(image::ImageError::Unsupported(why)) if is_tiff => {
+            return decode_tiff_variant(input, profile, &why.to_string());
+        }
+        Err(e) => return Err(classify(&format, e)),
+    };
 
     let (width, height) = decoder.dimensions();
     let color = decoder.color_type();
@@ -185,7 +192,13 @@ fn decode(
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| classify(&format, e))?;
+    let mut image = match DynamicImage::from_decoder(decoder) {
+        Ok(image) => image,
+        Err(image::ImageError::Unsupported(why)) if is_tiff => {
+            return decode_tiff_variant(input, profile, &why.to_string());
+        }
+        Err(e) => return Err(classify(&format, e)),
+    };
     image.apply_orientation(orientation);
     let (rgb, colour) = super::colour::to_srgb8(image, icc.as_deref());
 
@@ -252,10 +265,10 @@ fn check_size(
     Ok(())
 }
 
-/// A TIFF stored plane by plane ([`super::planar_tiff`]).
-fn decode_planar_tiff(
+/// A TIFF stored plane by plane ([`super::tiff_variants`]).
+fn decode_tiff_variants(
     input: &Path,
-    planar: &super::planar_tiff::Planar,
+    planar: &super::tiff_variants::Planar,
     profile: &Profile,
 ) -> Result<(RgbImage, BTreeMap<String, serde_json::Value>), PipelineError> {
     let bytes_per_sample = u64::from(planar.bits / 8);
@@ -269,7 +282,7 @@ fn decode_planar_tiff(
         planar.icc.is_some(),
         profile,
     )?;
-    let mut image = super::planar_tiff::decode(input, planar)?;
+    let mut image = super::tiff_variants::decode(input, planar)?;
     let orientation = planar
         .orientation
         .and_then(image::metadata::Orientation::from_exif)
@@ -309,7 +322,7 @@ fn decode_jpeg2000(
         header.icc.is_some(),
         profile,
     )?;
-    let image = super::jp2::decode(&data)?;
+    let image = super::ffmpeg_still::decode(ffmpeg_next::codec::Id::JPEG2000, &data, "jpeg2000")?;
     drop(data);
     let color = image.color();
     let (rgb, colour) = super::colour::to_srgb8(image, header.icc.as_deref());
@@ -320,6 +333,74 @@ fn decode_jpeg2000(
         ("height".to_owned(), header.height.into()),
         ("color_type".to_owned(), format!("{color:?}").into()),
         ("orientation".to_owned(), "NoTransforms".into()),
+        ("colour".to_owned(), colour.describe().into()),
+    ]);
+    Ok((rgb, info))
+}
+
+/// A TIFF the `image` crate cannot decode (`why`): JPEG-compressed YCbCr (old digitization
+/// systems and DAM exports) is read by the `tiff` crate ([`super::tiff_variants`]); palette
+/// colour and CCITT Group 3 bitonal scans by FFmpeg's TIFF decoder. The header's size is
+/// checked first; the TIFF's ICC profile and orientation are applied here, as for every other
+/// master.
+fn decode_tiff_variant(
+    input: &Path,
+    profile: &Profile,
+    why: &str,
+) -> Result<(RgbImage, BTreeMap<String, serde_json::Value>), PipelineError> {
+    let header = super::tiff_variants::first_header(input).map_err(|e| match e {
+        PipelineError::Unsupported(_) => PipelineError::Unsupported(format!("tiff ({why})")),
+        other => other,
+    })?;
+    let ycbcr = matches!(header.color, Some(tiff::ColorType::YCbCr(8)));
+    // The compressed file, FFmpeg's decoded planes (up to 16-bit RGBA) and the converted copy.
+    check_size(
+        "tiff",
+        header.width,
+        header.height,
+        8 + 6,
+        header.icc.is_some(),
+        profile,
+    )?;
+    let (mut image, decoder) = if ycbcr {
+        (
+            super::tiff_variants::decode_ycbcr(input)?,
+            "the tiff crate (JPEG-compressed YCbCr)",
+        )
+    } else {
+        let data = std::fs::read(input).map_err(|e| PipelineError::Undecodable {
+            format: "tiff".into(),
+            detail: e.to_string(),
+        })?;
+        // Neither reader knows the variant: say so, with both reasons.
+        let image = super::ffmpeg_still::decode(ffmpeg_next::codec::Id::TIFF, &data, "tiff")
+            .map_err(|e| {
+                let ffmpeg = match e {
+                    PipelineError::Unsupported(detail) => detail,
+                    PipelineError::Undecodable { detail, .. } => detail,
+                    other => return other,
+                };
+                PipelineError::Unsupported(format!("tiff ({why}; FFmpeg's TIFF decoder: {ffmpeg})"))
+            })?;
+        (image, "FFmpeg's TIFF decoder")
+    };
+    let orientation = header
+        .orientation
+        .and_then(image::metadata::Orientation::from_exif)
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    image.apply_orientation(orientation);
+    let color = image.color();
+    let (rgb, colour) = super::colour::to_srgb8(image, header.icc.as_deref());
+    let info = BTreeMap::from([
+        ("format".to_owned(), "tiff".into()),
+        (
+            "decoder".to_owned(),
+            format!("{decoder}: the image crate does not read it ({why})").into(),
+        ),
+        ("width".to_owned(), header.width.into()),
+        ("height".to_owned(), header.height.into()),
+        ("color_type".to_owned(), format!("{color:?}").into()),
+        ("orientation".to_owned(), format!("{orientation:?}").into()),
         ("colour".to_owned(), colour.describe().into()),
     ]);
     Ok((rgb, info))

@@ -1,14 +1,12 @@
 //! JPEG 2000 masters (JP2 files and raw J2K codestreams), the delivery format of many national
-//! libraries, decoded by FFmpeg's JPEG 2000 decoder in-process (the `image` crate has none).
+//! libraries, decoded by FFmpeg's JPEG 2000 decoder in-process ([`super::ffmpeg_still`]; the
+//! `image` crate has none).
 //!
 //! Before any pixel is decoded the header is read here: the JP2 boxes (`ihdr` for the size,
 //! `colr` for the colour space or an embedded ICC profile) or the codestream's SIZ marker, and
 //! the codestream must be whole — present to its end-of-codestream marker (FF D9). A truncated
 //! JPEG 2000 file decodes to a blurred or partial picture without complaint; an archive must not
 //! get a derivative of half a master, so it fails as undecodable.
-
-use ffmpeg_next as ff;
-use image::{DynamicImage, ImageBuffer};
 
 use super::PipelineError;
 
@@ -156,98 +154,4 @@ fn complete(codestream: &[u8]) -> Result<(), PipelineError> {
             codestream.len()
         )))
     }
-}
-
-/// Decodes `data` (already checked by [`header`]) to RGB or grey, 8- or 16-bit, with alpha
-/// dropped later by the colour conversion.
-pub fn decode(data: &[u8]) -> Result<DynamicImage, PipelineError> {
-    ff::init().map_err(|e| PipelineError::Encode(format!("FFmpeg init: {e}")))?;
-    ff::util::log::set_level(ff::util::log::Level::Fatal);
-    let codec = ff::decoder::find(ff::codec::Id::JPEG2000).ok_or_else(|| {
-        PipelineError::Unsupported("JPEG 2000 (this FFmpeg has no decoder)".into())
-    })?;
-    let mut context = ff::codec::context::Context::new_with_codec(codec);
-    // SAFETY: plain fields of the codec context, set before it is opened.
-    unsafe {
-        let ctx = context.as_mut_ptr();
-        (*ctx).thread_count = 0;
-        (*ctx).thread_type = ff::ffi::FF_THREAD_FRAME | ff::ffi::FF_THREAD_SLICE;
-    }
-    let mut decoder = context.decoder().video().map_err(|e| bad(e.to_string()))?;
-    let packet = ff::Packet::copy(data);
-    decoder
-        .send_packet(&packet)
-        .map_err(|e| bad(e.to_string()))?;
-    let _ = decoder.send_eof();
-    let mut frame = ff::frame::Video::empty();
-    decoder
-        .receive_frame(&mut frame)
-        .map_err(|e| bad(format!("no picture decoded: {e}")))?;
-    let (w, h) = (frame.width(), frame.height());
-    let grey = matches!(
-        frame.format(),
-        ff::format::Pixel::GRAY8
-            | ff::format::Pixel::GRAY16LE
-            | ff::format::Pixel::GRAY16BE
-            | ff::format::Pixel::YA8
-            | ff::format::Pixel::YA16LE
-            | ff::format::Pixel::YA16BE
-            | ff::format::Pixel::GRAY10LE
-            | ff::format::Pixel::GRAY12LE
-    );
-    // SAFETY: FFmpeg's static descriptor of a pixel format it produced (or null).
-    let deep = unsafe {
-        let desc = ff::ffi::av_pix_fmt_desc_get(frame.format().into());
-        !desc.is_null() && (*desc).comp[0].depth > 8
-    };
-    let target = match (grey, deep) {
-        (true, false) => ff::format::Pixel::GRAY8,
-        (true, true) => ff::format::Pixel::GRAY16LE,
-        (false, false) => ff::format::Pixel::RGB24,
-        (false, true) => ff::format::Pixel::RGB48LE,
-    };
-    let mut converted = ff::frame::Video::empty();
-    ff::software::scaling::Context::get(
-        frame.format(),
-        w,
-        h,
-        target,
-        w,
-        h,
-        ff::software::scaling::Flags::POINT,
-    )
-    .and_then(|mut sws| sws.run(&frame, &mut converted))
-    .map_err(|e| PipelineError::Encode(format!("JPEG 2000 pixel conversion: {e}")))?;
-    let plane = converted.data(0);
-    let stride = converted.stride(0);
-    let row_bytes = w as usize
-        * match target {
-            ff::format::Pixel::GRAY8 => 1,
-            ff::format::Pixel::GRAY16LE => 2,
-            ff::format::Pixel::RGB24 => 3,
-            _ => 6,
-        };
-    let bytes: Vec<u8> = (0..h as usize)
-        .flat_map(|y| &plane[y * stride..y * stride + row_bytes])
-        .copied()
-        .collect();
-    let words = || -> Vec<u16> {
-        bytes
-            .chunks_exact(2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-            .collect()
-    };
-    let short = || PipelineError::Encode("JPEG 2000: short picture buffer".into());
-    Ok(match target {
-        ff::format::Pixel::GRAY8 => {
-            DynamicImage::ImageLuma8(ImageBuffer::from_raw(w, h, bytes).ok_or_else(short)?)
-        }
-        ff::format::Pixel::GRAY16LE => {
-            DynamicImage::ImageLuma16(ImageBuffer::from_raw(w, h, words()).ok_or_else(short)?)
-        }
-        ff::format::Pixel::RGB24 => {
-            DynamicImage::ImageRgb8(ImageBuffer::from_raw(w, h, bytes).ok_or_else(short)?)
-        }
-        _ => DynamicImage::ImageRgb16(ImageBuffer::from_raw(w, h, words()).ok_or_else(short)?),
-    })
 }

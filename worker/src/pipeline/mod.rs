@@ -5,13 +5,14 @@
 
 pub mod colour;
 pub mod encode;
+pub mod ffmpeg_still;
 pub mod iiif;
 pub mod image;
 pub mod interlace;
 pub mod jp2;
-pub mod planar_tiff;
 pub mod probe;
 pub mod stills;
+pub mod tiff_variants;
 pub mod video;
 pub mod watermark;
 pub mod xmp;

@@ -1,7 +1,15 @@
-//! TIFFs stored plane by plane (`PlanarConfiguration` = 2: all the red samples, then all the
-//! green, then all the blue), tiled or in strips. Scanners and some archive workflows write them;
-//! the `image` crate's TIFF reader does not assemble them (it panics on the tiled ones), so each
-//! chunk — one plane of one tile or strip — is read with the `tiff` crate and interleaved here.
+//! TIFF variants the `image` crate's reader does not handle, read with the `tiff` crate:
+//!
+//! - stored plane by plane (`PlanarConfiguration` = 2: all the red samples, then all the green,
+//!   then all the blue), tiled or in strips — scanners and some archive workflows write them; the
+//!   `image` crate does not assemble them (it panics on the tiled ones), so each chunk (one plane
+//!   of one tile or strip) is read and interleaved here ([`probe`], [`decode`]);
+//! - JPEG-compressed YCbCr (what older digitization systems and DAM exports write): the `tiff`
+//!   crate decodes the JPEG streams but hands back YCbCr, converted to RGB here
+//!   ([`decode_ycbcr`]);
+//! - the header of any other TIFF ([`first_header`]), for decoders that do not report it
+//!   themselves (FFmpeg's, for palette and CCITT Group 3 TIFFs), with a check that every strip or
+//!   tile lies inside the file.
 
 use std::io::{BufReader, Read, Seek};
 use std::path::Path;
@@ -30,6 +38,99 @@ pub struct Planar {
     pub icc: Option<Vec<u8>>,
     /// The TIFF `Orientation` tag (1–8), if any.
     pub orientation: Option<u8>,
+}
+
+/// What the first image's header says of any TIFF the `tiff` crate can open, read before any
+/// pixel (for decoders that do not report it themselves).
+#[derive(Debug)]
+pub struct Header {
+    pub width: u32,
+    pub height: u32,
+    /// As the `tiff` crate reads it (`None`: a photometric interpretation it does not know).
+    pub color: Option<ColorType>,
+    pub icc: Option<Vec<u8>>,
+    /// The TIFF `Orientation` tag (1–8), if any.
+    pub orientation: Option<u8>,
+}
+
+/// The first image's size, colour type, ICC profile and orientation. Undecodable if a strip or
+/// tile it lists reaches past the end of the file (a truncated master); unsupported if the
+/// `tiff` crate cannot read the header.
+pub fn first_header(input: &Path) -> Result<Header, PipelineError> {
+    let file = std::fs::File::open(input).map_err(bad)?;
+    let file_len = file.metadata().map_err(bad)?.len();
+    let unreadable = |e: tiff::TiffError| PipelineError::Unsupported(format!("tiff ({e})"));
+    let mut decoder = Decoder::new(BufReader::new(file)).map_err(unreadable)?;
+    let (width, height) = decoder.dimensions().map_err(unreadable)?;
+    let tags = [
+        (Tag::StripOffsets, Tag::StripByteCounts),
+        (Tag::TileOffsets, Tag::TileByteCounts),
+    ];
+    for (offsets, counts) in tags {
+        let mut list = |tag| -> Result<Vec<u64>, PipelineError> {
+            match decoder.find_tag(tag).map_err(bad)? {
+                Some(value) => value.into_u64_vec().map_err(bad),
+                None => Ok(Vec::new()),
+            }
+        };
+        let (offsets, counts) = (list(offsets)?, list(counts)?);
+        for (k, (offset, count)) in offsets.iter().zip(&counts).enumerate() {
+            let end = offset.saturating_add(*count);
+            if end > file_len {
+                return Err(bad(format!(
+                    "chunk {k} ends at byte {end}, past the end of the {file_len}-byte file (truncated)"
+                )));
+            }
+        }
+    }
+    Ok(Header {
+        width,
+        height,
+        color: decoder.colortype().ok(),
+        icc: icc_of(&mut decoder)?,
+        orientation: orientation_of(&mut decoder),
+    })
+}
+
+/// Decodes a JPEG-compressed YCbCr TIFF ([`first_header`] said `YCbCr(8)`) to RGB: the JPEG
+/// streams hold full-range BT.601 YCbCr (JFIF), upsampled by the JPEG decoder.
+pub fn decode_ycbcr(input: &Path) -> Result<DynamicImage, PipelineError> {
+    let file = std::fs::File::open(input).map_err(bad)?;
+    let mut decoder = Decoder::new(BufReader::new(file)).map_err(bad)?;
+    let (width, height) = decoder.dimensions().map_err(bad)?;
+    let DecodingResult::U8(mut samples) = decoder.read_image().map_err(bad)? else {
+        return Err(PipelineError::Unsupported(
+            "tiff (YCbCr samples deeper than 8 bits)".into(),
+        ));
+    };
+    for px in samples.chunks_exact_mut(3) {
+        let (y, cb, cr) = (
+            f32::from(px[0]),
+            f32::from(px[1]) - 128.0,
+            f32::from(px[2]) - 128.0,
+        );
+        let clamp = |v: f32| v.round().clamp(0.0, 255.0) as u8;
+        px[0] = clamp(y + 1.402 * cr);
+        px[1] = clamp(y - 0.344_136 * cb - 0.714_136 * cr);
+        px[2] = clamp(y + 1.772 * cb);
+    }
+    ImageBuffer::from_raw(width, height, samples)
+        .map(DynamicImage::ImageRgb8)
+        .ok_or_else(|| bad("the YCbCr image is shorter than its header says"))
+}
+
+fn icc_of<R: Read + Seek>(decoder: &mut Decoder<R>) -> Result<Option<Vec<u8>>, PipelineError> {
+    match decoder.find_tag(Tag::IccProfile).map_err(bad)? {
+        Some(value) => value.into_u8_vec().map(Some).map_err(bad),
+        None => Ok(None),
+    }
+}
+
+fn orientation_of<R: Read + Seek>(decoder: &mut Decoder<R>) -> Option<u8> {
+    decoder
+        .find_tag_unsigned::<u8>(Tag::Orientation)
+        .ok()
+        .flatten()
 }
 
 /// `Some` when `input` is a TIFF whose first image is stored plane by plane.
@@ -65,14 +166,8 @@ fn header<R: Read + Seek>(decoder: &mut Decoder<R>) -> Result<Option<Planar>, Pi
             "planar TIFF with {bits}-bit samples"
         )));
     }
-    let icc = match decoder.find_tag(Tag::IccProfile).map_err(bad)? {
-        Some(value) => Some(value.into_u8_vec().map_err(bad)?),
-        None => None,
-    };
-    let orientation = decoder
-        .find_tag_unsigned::<u8>(Tag::Orientation)
-        .ok()
-        .flatten();
+    let icc = icc_of(decoder)?;
+    let orientation = orientation_of(decoder);
     Ok(Some(Planar {
         width,
         height,
