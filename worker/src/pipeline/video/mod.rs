@@ -260,7 +260,7 @@ pub fn run(
     } else {
         None
     };
-    let sar = (source.sar.numerator(), source.sar.denominator());
+    let (width, height, sar) = source.upright();
     let frame_rate = source.frame_rate;
     let stored_size = (source.width, source.height);
 
@@ -269,7 +269,7 @@ pub fn run(
     let mut targets = Vec::new();
     let v = &profile.video;
     if v.access_mp4 {
-        let (width, height) = output_size(source.width, source.height, sar, v.max_height);
+        let (width, height) = output_size(width, height, sar, v.max_height);
         targets.push(Target {
             muxer: muxers.len(),
             width,
@@ -280,7 +280,7 @@ pub fn run(
         muxers.push(Muxer::mp4(&out_dir.join(ACCESS_MP4), ACCESS_MP4, metadata)?);
     }
     let rungs = if v.hls.enabled {
-        hls::plan(&v.hls, source.width, source.height, sar)
+        hls::plan(&v.hls, width, height, sar)
     } else {
         Vec::new()
     };

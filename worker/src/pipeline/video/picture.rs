@@ -33,6 +33,9 @@ pub(super) struct Source {
     pub(super) sar: Rational,
     pub(super) frame_rate: Rational,
     scan: Decision,
+    /// Degrees the pictures are turned clockwise to be upright (0, 90, 180 or 270), from the
+    /// container's display matrix (phones record sideways and say so there).
+    pub(super) rotation: u16,
 }
 
 impl Source {
@@ -102,6 +105,10 @@ impl Source {
                 pixel_format,
             },
         );
+        let rotation = rotation_of(stream);
+        if rotation != 0 {
+            info.insert("rotation_degrees".into(), rotation.into());
+        }
         info.insert("scan".into(), scan.to_json());
         info.insert("video_codec".into(), decoder.id().name().into());
         info.insert(
@@ -128,7 +135,17 @@ impl Source {
             sar,
             frame_rate,
             scan,
+            rotation,
         })
+    }
+
+    /// The pictures as shown: stored size and aspect, turned by [`Self::rotation`].
+    pub(super) fn upright(&self) -> (u32, u32, (i32, i32)) {
+        let sar = (self.sar.numerator(), self.sar.denominator());
+        match self.rotation {
+            90 | 270 => (self.height, self.width, (sar.1, sar.0)),
+            _ => (self.width, self.height, sar),
+        }
     }
 
     /// The index of the stream in the master.
@@ -203,14 +220,9 @@ impl VideoChain {
         let hd = targets.iter().map(|t| t.height).max().unwrap_or(0) > 576;
         let overlay = match watermark {
             Some(mark) => {
-                let display_width = super::output_size(
-                    source.width,
-                    source.height,
-                    (source.sar.numerator(), source.sar.denominator()),
-                    source.height,
-                )
-                .0;
-                mark.video_overlay(display_width, source.height, source.width)?
+                let (width, height, sar) = source.upright();
+                let display_width = super::output_size(width, height, sar, height).0;
+                mark.video_overlay(display_width, height, width)?
             }
             None => None,
         };
@@ -418,7 +430,31 @@ impl Rendition {
     }
 }
 
-/// `in` → (yadif) → (watermark overlay) → split → per target `k`: scale, square pixels, 4:2:0 →
+/// Degrees clockwise that turn `stream`'s pictures upright, from its display matrix, to the
+/// nearest quarter turn (0 when there is none, or it is not within 2° of one).
+fn rotation_of(stream: &format::stream::Stream) -> u16 {
+    let Some(matrix) = stream
+        .side_data()
+        .find(|d| d.kind() == ff::codec::packet::side_data::Type::DisplayMatrix)
+        .filter(|d| d.data().len() >= 36)
+    else {
+        return 0;
+    };
+    // SAFETY: nine 32-bit integers, as av_display_rotation_get reads.
+    let counter_clockwise =
+        unsafe { ff::ffi::av_display_rotation_get(matrix.data().as_ptr().cast()) };
+    if !counter_clockwise.is_finite() {
+        return 0;
+    }
+    let clockwise = (-counter_clockwise).rem_euclid(360.0);
+    let quarter = (clockwise / 90.0).round();
+    if (clockwise - quarter * 90.0).abs() > 2.0 {
+        return 0;
+    }
+    (quarter as u16 % 4) * 90
+}
+
+/// `in` → (yadif) → (upright) → (watermark overlay) → split → per target `k`: scale, square pixels, 4:2:0 →
 /// sink `out{k}`. The overlay's picture enters through its own source, `logo`, as one frame
 /// that stays on screen to the end.
 fn build_graph(
@@ -459,7 +495,13 @@ fn build_graph(
     } else {
         "null".to_owned()
     };
-    let mut spec = format!("[in]{deinterlace}[pictures];");
+    let upright = match source.rotation {
+        90 => "transpose=clock",
+        180 => "hflip,vflip",
+        270 => "transpose=cclock",
+        _ => "null",
+    };
+    let mut spec = format!("[in]{deinterlace},{upright}[pictures];");
     if let Some((logo, x, y)) = &overlay {
         let args = super::buffer_args(
             logo.dimensions(),

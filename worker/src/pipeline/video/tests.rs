@@ -676,3 +676,100 @@ fn a_lossy_master_keeps_its_colour_tags_and_its_decoded_sound_in_flac() {
     assert_eq!(described["audio"][0]["from"], "aac");
     assert_eq!(sound_hash(&kept, 0), sound_hash(&master, 0));
 }
+
+/// Sets the display matrix of the first track of the MP4 at `path` to a quarter turn (as phones
+/// record portrait video: stored sideways, turned on display).
+fn turn_mp4_quarter(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"tkhd").unwrap() - 4;
+    assert_eq!(bytes[at + 8], 0, "a version 0 track header");
+    // size, type, version/flags, 5 × 32-bit fields, 8 reserved, 4 × 16-bit fields: the matrix.
+    let matrix: [u32; 9] = [0, 0x0001_0000, 0, 0xFFFF_0000, 0, 0, 0, 0, 0x4000_0000];
+    for (k, value) in matrix.iter().enumerate() {
+        let offset = at + 48 + 4 * k;
+        bytes[offset..offset + 4].copy_from_slice(&value.to_be_bytes());
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_video_recorded_sideways_comes_out_upright_as_the_ffmpeg_cli_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = ffmpeg_make(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=640x360:r=25:d=2",
+            "-c:v",
+            "libx264",
+        ],
+        &dir.path().join("phone.mp4"),
+    );
+    turn_mp4_quarter(&master);
+    let rotation = ffprobe(
+        &[
+            "-show_entries",
+            "stream_side_data=rotation",
+            "-of",
+            "csv=p=0",
+        ],
+        &master,
+    );
+    assert!(
+        rotation
+            .trim()
+            .trim_matches(',')
+            .parse::<i32>()
+            .unwrap()
+            .abs()
+            == 90,
+        "{rotation}"
+    );
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut profile = Profile::default();
+    profile.video.hls.rungs = vec![HlsRung {
+        height: 320,
+        max_kbps: 800,
+    }];
+    let made =
+        crate::pipeline::video::run(&master, &out, &profile, &Default::default(), &mut |_| {})
+            .unwrap();
+    assert_eq!(made.master_info["rotation_degrees"], 90);
+    // Portrait, as the CLI (which turns by the display matrix) shows the first frame.
+    let access = out.join("access.mp4");
+    let size = ffprobe(
+        &["-show_entries", "stream=width,height", "-of", "csv=p=0"],
+        &access,
+    );
+    assert_eq!(size.trim(), "360,640");
+    let rung = out.join("hls/320p/index.m3u8");
+    let size = ffprobe(
+        &["-show_entries", "stream=width,height", "-of", "csv=p=0"],
+        &rung,
+    );
+    assert_eq!(size.lines().next(), Some("180,320"), "{size}");
+    let first_frame = |video: &Path, name: &str| {
+        let png = dir.path().join(name);
+        ffmpeg_make(&["-i", &video.to_string_lossy(), "-frames:v", "1"], &png);
+        image::open(&png).unwrap().into_rgb8()
+    };
+    let ours = first_frame(&access, "ours.png");
+    let reference = first_frame(&master, "reference.png");
+    assert_eq!(ours.dimensions(), reference.dimensions());
+    let diff: f64 = ours
+        .as_raw()
+        .iter()
+        .zip(reference.as_raw())
+        .map(|(a, b)| f64::from(a.abs_diff(*b)))
+        .sum::<f64>()
+        / ours.as_raw().len() as f64;
+    assert!(
+        diff < 6.0,
+        "our first frame differs from the CLI's by {diff:.1}"
+    );
+    // The poster is upright too.
+    let poster = image::open(out.join("poster.jpg")).unwrap();
+    assert!(poster.height() > poster.width());
+}
