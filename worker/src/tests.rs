@@ -616,6 +616,36 @@ fn embedded_icc_profiles_are_converted_to_srgb() {
         got[0] > r + 5,
         "P3 red should be more saturated in sRGB numbers: {got:?}"
     );
+
+    // The same master as a TIFF: its profile is honoured too (the `image` crate's TIFF reader
+    // loses it once decoding limits are set, so it is read from the TIFF's own tag).
+    let tiff = dir.path().join("p3.tif");
+    let mut file = std::fs::File::create(&tiff).unwrap();
+    let mut encoder = image::codecs::tiff::TiffEncoder::new(&mut file);
+    image::ImageEncoder::set_icc_profile(
+        &mut encoder,
+        moxcms::ColorProfile::new_display_p3().encode().unwrap(),
+    )
+    .unwrap();
+    image::ImageEncoder::write_image(
+        encoder,
+        pixels.as_raw(),
+        64,
+        64,
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap();
+    drop(file);
+    let (from_tiff, _, made) = access_of(&tiff);
+    assert!(
+        made.master_info["colour"]
+            .as_str()
+            .unwrap()
+            .starts_with("converted"),
+        "{:?}",
+        made.master_info
+    );
+    assert_eq!(from_tiff.get_pixel(32, 32), access.get_pixel(32, 32));
 }
 
 pub(crate) fn image_request(
@@ -1450,4 +1480,100 @@ fn tiff_variants_the_image_crate_cannot_read_make_the_same_derivatives() {
     )
     .unwrap_err();
     assert_eq!(err.code(), "undecodable_input", "{err}");
+}
+
+/// Runs Little CMS's `jpgicc` or `tificc` (Debian liblcms2-utils) with `args`.
+fn lcms(tool: &str, args: &[&str]) {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} (Debian liblcms2-utils) is installed: {e}"));
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn cmyk_masters_are_converted_through_their_cmyk_profile_as_little_cms_does() {
+    // Ghostscript's SWOP press profile (Debian libgs-common), embedded by Little CMS's tools,
+    // which also make the reference: relative colorimetric, as we convert.
+    let press = "/usr/share/color/icc/ghostscript/default_cmyk.icc";
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let text = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let picture = image::RgbImage::from_fn(320, 200, |x, y| {
+        let patch = [
+            [230, 30, 40],
+            [20, 160, 60],
+            [30, 60, 200],
+            [250, 220, 30],
+            [15, 15, 15],
+        ];
+        if y < 60 {
+            image::Rgb(patch[(x / 64) as usize])
+        } else {
+            image::Rgb([(x * 255 / 320) as u8, (y * 255 / 200) as u8, 140])
+        }
+    });
+    let close = |ours: &image::RgbImage, reference: &std::path::Path, limit: f64| {
+        let reference = image::open(reference).unwrap().into_rgb8();
+        let diff = mean_abs_diff(ours, &reference);
+        assert!(diff < limit, "differs from Little CMS by {diff:.2}");
+    };
+
+    // JPEG: Adobe CMYK behind a YCCK transform, stored inverted, with the profile embedded.
+    picture.save(path("rgb.jpg")).unwrap();
+    let cmyk_jpeg = path("cmyk.jpg");
+    lcms(
+        "jpgicc",
+        &[
+            &format!("-o{press}"),
+            "-e",
+            "-q95",
+            &text(&path("rgb.jpg")),
+            &text(&cmyk_jpeg),
+        ],
+    );
+    lcms(
+        "jpgicc",
+        &[
+            "-t1",
+            "-q100",
+            &text(&cmyk_jpeg),
+            &text(&path("reference.jpg")),
+        ],
+    );
+    let (access, _, made) = access_of(&cmyk_jpeg);
+    let colour = made.master_info["colour"].as_str().unwrap();
+    assert!(
+        colour.contains("converted") && colour.contains("SWOP"),
+        "{colour}"
+    );
+    close(&access, &path("reference.jpg"), 2.5);
+
+    // TIFF: separated 8-bit samples with the profile in its ICC tag.
+    picture.save(path("rgb.tif")).unwrap();
+    let cmyk_tiff = path("cmyk.tif");
+    lcms(
+        "tificc",
+        &[
+            &format!("-o{press}"),
+            "-e",
+            &text(&path("rgb.tif")),
+            &text(&cmyk_tiff),
+        ],
+    );
+    lcms(
+        "tificc",
+        &["-t1", &text(&cmyk_tiff), &text(&path("reference.tif"))],
+    );
+    let (access, _, made) = access_of(&cmyk_tiff);
+    let colour = made.master_info["colour"].as_str().unwrap();
+    assert!(
+        colour.contains("converted") && colour.contains("SWOP"),
+        "{colour}"
+    );
+    close(&access, &path("reference.tif"), 2.0);
 }

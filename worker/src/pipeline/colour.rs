@@ -1,6 +1,6 @@
 //! Colour: every derivative is 8-bit sRGB, tagged as such.
 //!
-//! A master's embedded ICC profile (RGB or grey) is honoured: pixels go through a 16-bit
+//! A master's embedded ICC profile (RGB or grey; CMYK through [`cmyk_to_srgb8`]) is honoured: pixels go through a 16-bit
 //! transform to sRGB (moxcms), then to 8 bits with rounding, so 16-bit masters do not band. A
 //! master without a profile is taken as sRGB. A profile that cannot be parsed or applied is
 //! reported in the receipt and the pixels are taken as sRGB, rather than failing the asset.
@@ -101,6 +101,74 @@ pub fn to_srgb8(image: DynamicImage, icc: Option<&[u8]>) -> (RgbImage, ColourOut
     }
     let rgb = RgbImage::from_raw(w, h, out.into_iter().map(to8).collect()).expect("sizes match");
     (rgb, ColourOutcome::Converted(name))
+}
+
+/// Whether `icc` is a CMYK profile (the master's pixels must then be read as ink amounts:
+/// [`super::cmyk`]).
+pub fn is_cmyk(icc: &[u8]) -> bool {
+    ColorProfile::new_from_slice(icc).is_ok_and(|p| p.color_space == DataColorSpace::Cmyk)
+}
+
+/// 8-bit sRGB pixels of a CMYK master (`ink`: C, M, Y, K per pixel, 0 = no ink) through its
+/// CMYK profile `icc`, relative colorimetric (colours inside sRGB are kept exactly; the result
+/// equals Little CMS's `-t1`). If the profile cannot be applied, the usual formula
+/// (R = (1 − C)(1 − K) …) is used and the receipt says so.
+pub fn cmyk_to_srgb8(ink: &super::cmyk::Ink, icc: &[u8]) -> (RgbImage, ColourOutcome) {
+    let (w, h) = (ink.width, ink.height);
+    let formula = || {
+        let rgb = ink
+            .cmyk
+            .chunks_exact(4)
+            .flat_map(|p| {
+                let k = 255 - u32::from(p[3]);
+                [0, 1, 2].map(|c| ((255 - u32::from(p[c])) * k / 255) as u8)
+            })
+            .collect();
+        RgbImage::from_raw(w, h, rgb).expect("sizes match")
+    };
+    let profile = match ColorProfile::new_from_slice(icc) {
+        Ok(p) => p,
+        Err(e) => {
+            return (
+                formula(),
+                ColourOutcome::Ignored(format!("unreadable: {e:?}")),
+            )
+        }
+    };
+    let name = profile
+        .description
+        .as_ref()
+        .map(|d| format!("{d:?}"))
+        .unwrap_or_else(|| "(unnamed)".into());
+    let options = TransformOptions {
+        rendering_intent: moxcms::RenderingIntent::RelativeColorimetric,
+        ..TransformOptions::default()
+    };
+    let transform = match profile.create_transform_8bit(
+        Layout::Rgba,
+        &ColorProfile::new_srgb(),
+        Layout::Rgb,
+        options,
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            return (
+                formula(),
+                ColourOutcome::Ignored(format!("cannot build the CMYK transform: {e:?}")),
+            )
+        }
+    };
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
+    if let Err(e) = transform.transform(&ink.cmyk, &mut rgb) {
+        return (
+            formula(),
+            ColourOutcome::Ignored(format!("CMYK transform failed: {e:?}")),
+        );
+    }
+    (
+        RgbImage::from_raw(w, h, rgb).expect("sizes match"),
+        ColourOutcome::Converted(name),
+    )
 }
 
 /// The sRGB ICC profile embedded in every derivative: moxcms's v4 sRGB profile, made valid

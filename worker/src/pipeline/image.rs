@@ -14,6 +14,9 @@ use fast_image_resize as fr;
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
 
 use super::encode::{write_jpeg, write_webp, Jpeg};
+
+/// A decoded master: upright 8-bit sRGB pixels, and what the receipt says of the master.
+type Decoded = (RgbImage, BTreeMap<String, serde_json::Value>);
 use super::watermark::Watermark;
 use super::{PipelineError, PipelineOutput};
 
@@ -130,7 +133,7 @@ fn access_copies(
 fn decode(
     input: &Path,
     profile: &Profile,
-) -> Result<(RgbImage, BTreeMap<String, serde_json::Value>), PipelineError> {
+) -> Result<Decoded, PipelineError> {
     let undecodable = |format: &str, e: &dyn std::fmt::Display| PipelineError::Undecodable {
         format: format.to_owned(),
         detail: e.to_string(),
@@ -170,7 +173,12 @@ fn decode(
 
     let (width, height) = decoder.dimensions();
     let color = decoder.color_type();
-    let icc = decoder.icc_profile().ok().flatten();
+    // An ICC tag that cannot be read is treated like a profile that cannot be parsed: ignored.
+    let icc = if is_tiff {
+        super::tiff_variants::icc_profile(input).ok().flatten()
+    } else {
+        decoder.icc_profile().ok().flatten()
+    };
     check_size(
         &format,
         width,
@@ -192,6 +200,16 @@ fn decode(
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
+    if let Some(cmyk_icc) = icc.as_deref().filter(|p| super::colour::is_cmyk(p)) {
+        drop(decoder);
+        if let Some(made) = decode_cmyk(input, &format, cmyk_icc, orientation, profile)? {
+            return Ok(made);
+        }
+        let reader = ImageReader::open(input)
+            .and_then(|r| r.with_guessed_format())
+            .map_err(|e| undecodable(&format, &e))?;
+        decoder = reader.into_decoder().map_err(|e| classify(&format, e))?;
+    }
     let mut image = match DynamicImage::from_decoder(decoder) {
         Ok(image) => image,
         Err(image::ImageError::Unsupported(why)) if is_tiff => {
@@ -270,7 +288,7 @@ fn decode_tiff_variants(
     input: &Path,
     planar: &super::tiff_variants::Planar,
     profile: &Profile,
-) -> Result<(RgbImage, BTreeMap<String, serde_json::Value>), PipelineError> {
+) -> Result<Decoded, PipelineError> {
     let bytes_per_sample = u64::from(planar.bits / 8);
     // The assembled 16-bit planes plus the image built from them.
     let per_pixel = u64::from(planar.samples) * (2 + bytes_per_sample);
@@ -306,7 +324,7 @@ fn decode_tiff_variants(
 fn decode_jpeg2000(
     input: &Path,
     profile: &Profile,
-) -> Result<(RgbImage, BTreeMap<String, serde_json::Value>), PipelineError> {
+) -> Result<Decoded, PipelineError> {
     let data = std::fs::read(input).map_err(|e| PipelineError::Undecodable {
         format: "jpeg2000".into(),
         detail: e.to_string(),
@@ -347,7 +365,7 @@ fn decode_tiff_variant(
     input: &Path,
     profile: &Profile,
     why: &str,
-) -> Result<(RgbImage, BTreeMap<String, serde_json::Value>), PipelineError> {
+) -> Result<Decoded, PipelineError> {
     let header = super::tiff_variants::first_header(input).map_err(|e| match e {
         PipelineError::Unsupported(_) => PipelineError::Unsupported(format!("tiff ({why})")),
         other => other,
@@ -404,6 +422,46 @@ fn decode_tiff_variant(
         ("colour".to_owned(), colour.describe().into()),
     ]);
     Ok((rgb, info))
+}
+
+/// A CMYK JPEG or TIFF with a CMYK profile: its ink amounts ([`super::cmyk`]) through the
+/// profile to sRGB. `None` if the master turns out not to hold CMYK samples (the `image` crate
+/// then decodes it as usual).
+fn decode_cmyk(
+    input: &Path,
+    format: &str,
+    icc: &[u8],
+    orientation: image::metadata::Orientation,
+    profile: &Profile,
+) -> Result<Option<Decoded>, PipelineError> {
+    let ink = match format {
+        "jpeg" => {
+            let data = std::fs::read(input).map_err(|e| PipelineError::Undecodable {
+                format: "jpeg".into(),
+                detail: e.to_string(),
+            })?;
+            super::cmyk::jpeg(&data, profile.limits.max_dimension)?
+        }
+        "tiff" => match super::cmyk::tiff(input)? {
+            Some(ink) => ink,
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    let (rgb, colour) = super::colour::cmyk_to_srgb8(&ink, icc);
+    let (width, height) = (ink.width, ink.height);
+    drop(ink);
+    let mut image = DynamicImage::ImageRgb8(rgb);
+    image.apply_orientation(orientation);
+    let info = BTreeMap::from([
+        ("format".to_owned(), format.into()),
+        ("width".to_owned(), width.into()),
+        ("height".to_owned(), height.into()),
+        ("color_type".to_owned(), "Cmyk8".into()),
+        ("orientation".to_owned(), format!("{orientation:?}").into()),
+        ("colour".to_owned(), colour.describe().into()),
+    ]);
+    Ok(Some((image.into_rgb8(), info)))
 }
 
 /// A JPEG decoder fills a truncated scan with grey and reports success; an archive must not get

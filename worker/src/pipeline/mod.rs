@@ -3,6 +3,7 @@
 //! Pipelines run inside the `caravan exec-job` child process (see [`crate::isolate`]); they
 //! must not touch the network, the queue or the store.
 
+pub mod cmyk;
 pub mod colour;
 pub mod encode;
 pub mod ffmpeg_still;

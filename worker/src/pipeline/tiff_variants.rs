@@ -119,6 +119,14 @@ pub fn decode_ycbcr(input: &Path) -> Result<DynamicImage, PipelineError> {
         .ok_or_else(|| bad("the YCbCr image is shorter than its header says"))
 }
 
+/// The ICC profile of the TIFF's first image. (The `image` crate's TIFF reader returns none once
+/// decoding limits are set on it, which is always: every TIFF's profile is read here.)
+pub fn icc_profile(input: &Path) -> Result<Option<Vec<u8>>, PipelineError> {
+    let file = std::fs::File::open(input).map_err(bad)?;
+    let mut decoder = Decoder::new(BufReader::new(file)).map_err(bad)?;
+    icc_of(&mut decoder)
+}
+
 fn icc_of<R: Read + Seek>(decoder: &mut Decoder<R>) -> Result<Option<Vec<u8>>, PipelineError> {
     match decoder.find_tag(Tag::IccProfile).map_err(bad)? {
         Some(value) => value.into_u8_vec().map(Some).map_err(bad),
