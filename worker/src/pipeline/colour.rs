@@ -58,11 +58,7 @@ pub fn to_srgb8(image: DynamicImage, icc: Option<&[u8]>) -> (RgbImage, ColourOut
             )
         }
     };
-    let name = profile
-        .description
-        .as_ref()
-        .map(|d| format!("{d:?}"))
-        .unwrap_or_else(|| "(unnamed)".into());
+    let name = profile_name(&profile);
     let srgb = ColorProfile::new_srgb();
     let transform = match profile.create_transform_16bit(
         layout,
@@ -103,6 +99,30 @@ pub fn to_srgb8(image: DynamicImage, icc: Option<&[u8]>) -> (RgbImage, ColourOut
     (rgb, ColourOutcome::Converted(name))
 }
 
+/// The profile's description as people read it ("Display P3", "U.S. Web Coated (SWOP) v2"),
+/// quoted; `(unnamed)` without one.
+fn profile_name(profile: &ColorProfile) -> String {
+    use moxcms::ProfileText;
+    let text = match &profile.description {
+        Some(ProfileText::PlainString(s)) => s.clone(),
+        Some(ProfileText::Localizable(list)) => list
+            .iter()
+            .find(|l| l.language == "en")
+            .or(list.first())
+            .map(|l| l.value.clone())
+            .unwrap_or_default(),
+        Some(ProfileText::Description(d)) if !d.ascii_string.is_empty() => d.ascii_string.clone(),
+        Some(ProfileText::Description(d)) => d.unicode_string.clone(),
+        None => String::new(),
+    };
+    let text = text.trim_matches(char::from(0)).trim();
+    if text.is_empty() {
+        "(unnamed)".into()
+    } else {
+        format!("{text:?}")
+    }
+}
+
 /// Whether `icc` is a CMYK profile (the master's pixels must then be read as ink amounts:
 /// [`super::cmyk`]).
 pub fn is_cmyk(icc: &[u8]) -> bool {
@@ -135,11 +155,7 @@ pub fn cmyk_to_srgb8(ink: &super::cmyk::Ink, icc: &[u8]) -> (RgbImage, ColourOut
             )
         }
     };
-    let name = profile
-        .description
-        .as_ref()
-        .map(|d| format!("{d:?}"))
-        .unwrap_or_else(|| "(unnamed)".into());
+    let name = profile_name(&profile);
     let options = TransformOptions {
         rendering_intent: moxcms::RenderingIntent::RelativeColorimetric,
         ..TransformOptions::default()

@@ -130,10 +130,7 @@ fn access_copies(
 }
 
 /// Decodes to 8-bit RGB with EXIF orientation applied; alpha is composited on white.
-fn decode(
-    input: &Path,
-    profile: &Profile,
-) -> Result<Decoded, PipelineError> {
+fn decode(input: &Path, profile: &Profile) -> Result<Decoded, PipelineError> {
     let undecodable = |format: &str, e: &dyn std::fmt::Display| PipelineError::Undecodable {
         format: format.to_owned(),
         detail: e.to_string(),
@@ -321,10 +318,7 @@ fn decode_tiff_variants(
 }
 
 /// A JPEG 2000 master ([`super::jp2`]): header and completeness checked, then decoded by FFmpeg.
-fn decode_jpeg2000(
-    input: &Path,
-    profile: &Profile,
-) -> Result<Decoded, PipelineError> {
+fn decode_jpeg2000(input: &Path, profile: &Profile) -> Result<Decoded, PipelineError> {
     let data = std::fs::read(input).map_err(|e| PipelineError::Undecodable {
         format: "jpeg2000".into(),
         detail: e.to_string(),
