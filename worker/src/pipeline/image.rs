@@ -32,8 +32,10 @@ pub fn run(
     let (decoded, mut master_info) = decode(input, profile)?;
     progress(40.0);
     let xmp = super::xmp::packet(&request.metadata);
-    let mut outputs = access_copies(&decoded, p, watermark.as_ref(), xmp.as_deref(), out_dir)?;
-    progress(70.0);
+    // With IIIF, the pyramid is made first and hands back its smallest level still at least as
+    // large as every access copy: they are resampled from it instead of from the full master.
+    let mut outputs = Vec::new();
+    let mut smaller = None;
     if p.iiif.enabled {
         let asset = request
             .asset_id
@@ -45,11 +47,33 @@ pub fn run(
             profile.name
         );
         let rights = request.metadata.rights_uri.as_deref();
-        outputs.extend(super::iiif::write(&decoded, out_dir, &id, rights, &p.iiif)?);
+        let (w, h) = decoded.dimensions();
+        let largest = largest_copy(w, h, p);
+        let (tiles, level) = super::iiif::write(&decoded, out_dir, &id, rights, &p.iiif, largest)?;
+        outputs.extend(tiles);
+        smaller = level;
+        progress(70.0);
     }
+    let master = decoded.dimensions();
+    // The full master is no longer needed once a smaller level stands in for it.
+    let source = match smaller {
+        Some(level) => {
+            drop(decoded);
+            level
+        }
+        None => decoded,
+    };
+    outputs.extend(access_copies(
+        master,
+        &source,
+        p,
+        watermark.as_ref(),
+        xmp.as_deref(),
+        out_dir,
+    )?);
     progress(100.0);
-    master_info.insert("width_displayed".into(), decoded.width().into());
-    master_info.insert("height_displayed".into(), decoded.height().into());
+    master_info.insert("width_displayed".into(), master.0.into());
+    master_info.insert("height_displayed".into(), master.1.into());
     if let Some(mark) = &watermark {
         master_info.insert("watermark".into(), mark.described.clone());
     }
@@ -60,12 +84,24 @@ pub fn run(
     })
 }
 
+/// The width and height of the largest access copy or thumbnail of a `w`×`h` master.
+fn largest_copy(w: u32, h: u32, p: &ImageProfile) -> (u32, u32) {
+    let edges = [p.access_long_edge, p.thumbnail_long_edge]
+        .into_iter()
+        .chain(p.access_extra_sizes.iter().copied())
+        .chain(p.thumbnail_extra_sizes.iter().copied());
+    let largest = edges.max().unwrap_or(0);
+    fitted_size(w, h, largest)
+}
+
 /// `access.jpg` (+ `access.webp`) at the profile's access size, `access-<edge>.jpg` (+ `.webp`)
 /// at its extra sizes, `thumb.jpg` and `thumb-<edge>.jpg`. Sizes are fitted from the master's
-/// dimensions (so they do not depend on the order of work); each is resampled from the
-/// smallest image already made that is at least as large (unmarked: the watermark, if any, is
-/// drawn on each access copy at its own size).
+/// dimensions `master` (so they do not depend on the order of work); `decoded` is the master
+/// or a smaller level of its IIIF pyramid at least as large as every copy. Each copy is
+/// resampled from the smallest image already made that is at least as large (unmarked: the
+/// watermark, if any, is drawn on each access copy at its own size).
 fn access_copies(
+    master: (u32, u32),
     decoded: &RgbImage,
     p: &ImageProfile,
     watermark: Option<&Watermark>,
@@ -95,7 +131,7 @@ fn access_copies(
     // Largest first, so each size resamples the previous (smaller, cheaper) image.
     all.sort_by_key(|w| std::cmp::Reverse(w.long_edge));
 
-    let (w, h) = decoded.dimensions();
+    let (w, h) = master;
     let mut outputs = Vec::new();
     let mut source = std::borrow::Cow::Borrowed(decoded);
     for item in all {
@@ -499,12 +535,21 @@ fn classify(format: &str, e: image::ImageError) -> PipelineError {
 
 /// Resamples `image` to exactly `tw`×`th` with a Lanczos3 filter.
 pub(crate) fn resize_to(image: &RgbImage, tw: u32, th: u32) -> Result<RgbImage, PipelineError> {
+    resize_with(image, tw, th, fr::FilterType::Lanczos3)
+}
+
+/// Resamples `image` to exactly `tw`×`th` with `filter`.
+pub(crate) fn resize_with(
+    image: &RgbImage,
+    tw: u32,
+    th: u32,
+    filter: fr::FilterType,
+) -> Result<RgbImage, PipelineError> {
     let (w, h) = image.dimensions();
     let src = fr::images::ImageRef::new(w, h, image.as_raw(), fr::PixelType::U8x3)
         .map_err(|e| PipelineError::Encode(format!("resize source: {e}")))?;
     let mut dst = fr::images::Image::new(tw, th, fr::PixelType::U8x3);
-    let options =
-        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(filter));
     fr::Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|e| PipelineError::Encode(format!("resize: {e}")))?;
