@@ -163,6 +163,15 @@ impl Muxer {
         Ok(ost.index())
     }
 
+    /// Declares the frame rate of video stream `stream` (Matroska writes it as each frame's
+    /// default duration, which tools such as MediaInfo read as the frame rate).
+    pub(super) fn set_frame_rate(&mut self, stream: usize, rate: Rational) {
+        if let Some(mut stream) = self.octx.stream_mut(stream) {
+            stream.set_avg_frame_rate(rate);
+            stream.set_rate(rate);
+        }
+    }
+
     /// Whether this container can hold a stream of `codec` as it is.
     pub(super) fn can_hold(&self, codec: codec::Id) -> bool {
         // SAFETY: the output format outlives the call; avformat_query_codec only reads it.

@@ -217,6 +217,9 @@ impl Pictures {
             ))
         })?;
         let stream = muxer.add_stream(Some(ffv1), (&encoder).into(), time_base)?;
+        if rate_known {
+            muxer.set_frame_rate(stream, rate);
+        }
         let frame_duration = if rate_known {
             1i64.rescale(rate.invert(), time_base)
         } else {

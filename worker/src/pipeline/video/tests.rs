@@ -408,7 +408,7 @@ fn streams_of(video: &Path) -> Vec<serde_json::Value> {
     let json: serde_json::Value = serde_json::from_str(&ffprobe(
         &[
             "-show_entries",
-            "stream=codec_name,codec_type,pix_fmt,field_order,sample_aspect_ratio,color_space,color_primaries,color_transfer,channels,sample_fmt,bits_per_raw_sample",
+            "stream=codec_name,codec_type,pix_fmt,field_order,sample_aspect_ratio,color_space,color_primaries,color_transfer,channels,sample_fmt,bits_per_raw_sample,r_frame_rate,avg_frame_rate",
             "-of",
             "json",
         ],
@@ -489,6 +489,10 @@ fn a_prores_master_is_kept_as_lossless_ffv1_version_3_with_slice_crcs() {
         assert_eq!(copy[0][key], source[0][key], "{key}");
     }
     assert_eq!(copy[0]["field_order"], "tt");
+    // The frame rate is declared, not left to be guessed from timestamps (MediaInfo reads
+    // Matroska's default duration): 30000/1001 stays exact.
+    assert_eq!(copy[0]["r_frame_rate"], "30000/1001");
+    assert_eq!(copy[0]["avg_frame_rate"], "30000/1001");
     assert_eq!(copy[0]["codec_name"], "ffv1");
     // Lossless: every decoded picture identical to the master's.
     let hashes = picture_hashes(&kept, "yuv422p10le");
