@@ -547,6 +547,17 @@ fn the_srgb_profile_in_derivatives_is_valid_icc_and_the_same_in_every_run() {
     );
 }
 
+/// Writes `pixels` with `encoder`, tagged with a Display P3 profile.
+fn write_display_p3(mut encoder: impl image::ImageEncoder, pixels: &image::RgbImage) {
+    encoder
+        .set_icc_profile(moxcms::ColorProfile::new_display_p3().encode().unwrap())
+        .unwrap();
+    let (w, h) = pixels.dimensions();
+    encoder
+        .write_image(pixels.as_raw(), w, h, image::ExtendedColorType::Rgb8)
+        .unwrap();
+}
+
 #[test]
 fn embedded_icc_profiles_are_converted_to_srgb() {
     // A Display P3 master: its colours are more saturated than the same numbers in sRGB.
@@ -555,20 +566,7 @@ fn embedded_icc_profiles_are_converted_to_srgb() {
     let (r, g, b) = (200u8, 100u8, 50u8);
     let pixels = image::RgbImage::from_pixel(64, 64, image::Rgb([r, g, b]));
     let mut file = std::fs::File::create(&master).unwrap();
-    let mut encoder = image::codecs::png::PngEncoder::new(&mut file);
-    image::ImageEncoder::set_icc_profile(
-        &mut encoder,
-        moxcms::ColorProfile::new_display_p3().encode().unwrap(),
-    )
-    .unwrap();
-    image::ImageEncoder::write_image(
-        encoder,
-        pixels.as_raw(),
-        64,
-        64,
-        image::ExtendedColorType::Rgb8,
-    )
-    .unwrap();
+    write_display_p3(image::codecs::png::PngEncoder::new(&mut file), &pixels);
     drop(file);
 
     let (access, _, made) = access_of(&master);
@@ -621,20 +619,7 @@ fn embedded_icc_profiles_are_converted_to_srgb() {
     // loses it once decoding limits are set, so it is read from the TIFF's own tag).
     let tiff = dir.path().join("p3.tif");
     let mut file = std::fs::File::create(&tiff).unwrap();
-    let mut encoder = image::codecs::tiff::TiffEncoder::new(&mut file);
-    image::ImageEncoder::set_icc_profile(
-        &mut encoder,
-        moxcms::ColorProfile::new_display_p3().encode().unwrap(),
-    )
-    .unwrap();
-    image::ImageEncoder::write_image(
-        encoder,
-        pixels.as_raw(),
-        64,
-        64,
-        image::ExtendedColorType::Rgb8,
-    )
-    .unwrap();
+    write_display_p3(image::codecs::tiff::TiffEncoder::new(&mut file), &pixels);
     drop(file);
     let (from_tiff, _, made) = access_of(&tiff);
     assert!(

@@ -73,16 +73,11 @@ pub fn jpeg(data: &[u8], max_dimension: u32) -> Result<Ink, PipelineError> {
     match input {
         ColorSpace::YCCK => {
             for px in samples.chunks_exact_mut(4) {
-                let (y, cb, cr) = (
-                    f32::from(px[0]),
-                    f32::from(px[1]) - 128.0,
-                    f32::from(px[2]) - 128.0,
-                );
-                let clamp = |v: f32| v.round().clamp(0.0, 255.0) as u8;
                 // The YCbCr of the inverted C, M, Y: stored C = 255 − R, and so on.
-                px[0] = 255 - clamp(y + 1.402 * cr);
-                px[1] = 255 - clamp(y - 0.344_136 * cb - 0.714_136 * cr);
-                px[2] = 255 - clamp(y + 1.772 * cb);
+                let rgb = super::colour::ycbcr_to_rgb(px[0], px[1], px[2]);
+                for (stored, v) in px.iter_mut().zip(rgb) {
+                    *stored = 255 - v;
+                }
             }
         }
         ColorSpace::CMYK => {}
@@ -112,14 +107,11 @@ pub fn jpeg(data: &[u8], max_dimension: u32) -> Result<Ink, PipelineError> {
     })
 }
 
-/// Decodes a separated (CMYK) TIFF to ink amounts; `None` for other TIFFs.
-pub fn tiff(input: &Path) -> Result<Option<Ink>, PipelineError> {
+/// Decodes a separated (CMYK) TIFF to ink amounts.
+pub fn tiff(input: &Path) -> Result<Ink, PipelineError> {
     use tiff::decoder::{Decoder, DecodingResult};
     let file = std::fs::File::open(input).map_err(|e| bad("tiff", e))?;
     let mut decoder = Decoder::new(std::io::BufReader::new(file)).map_err(|e| bad("tiff", e))?;
-    if !matches!(decoder.colortype(), Ok(tiff::ColorType::CMYK(8 | 16))) {
-        return Ok(None);
-    }
     let (width, height) = decoder.dimensions().map_err(|e| bad("tiff", e))?;
     let cmyk = match decoder.read_image().map_err(|e| bad("tiff", e))? {
         DecodingResult::U8(samples) => samples,
@@ -127,11 +119,15 @@ pub fn tiff(input: &Path) -> Result<Option<Ink>, PipelineError> {
             .into_iter()
             .map(|v| ((u32::from(v) * 255 + 32_767) / 65_535) as u8)
             .collect(),
-        _ => return Ok(None),
+        _ => {
+            return Err(PipelineError::Unsupported(
+                "tiff (CMYK samples that are neither 8 nor 16 bits)".into(),
+            ))
+        }
     };
-    Ok(Some(Ink {
+    Ok(Ink {
         width,
         height,
         cmyk,
-    }))
+    })
 }

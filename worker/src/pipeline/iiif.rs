@@ -50,6 +50,8 @@ pub fn write(
     let mut sizes = Vec::new();
     // The full-resolution level is the decoded image itself, not a copy.
     let mut level = std::borrow::Cow::Borrowed(image);
+    // Set once a level's successor is smaller than `keep`: that level (`None` if it is the
+    // full image, which the caller already holds).
     let mut kept: Option<Option<RgbImage>> = None;
     let large_enough = |(w, h): (u32, u32)| w >= keep.0 && h >= keep.1;
     let mut factor = 1u32;

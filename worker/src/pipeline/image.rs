@@ -177,10 +177,12 @@ fn decode(input: &Path, profile: &Profile) -> Result<Decoded, PipelineError> {
     }
     let tiff = [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"];
     let is_tiff = tiff.iter().any(|m| head.starts_with(*m));
-    if is_tiff {
-        if let Some(planar) = super::tiff_variants::probe(input)? {
-            return decode_tiff_variants(input, &planar, profile);
-        }
+    let tiff = match is_tiff {
+        true => super::tiff_variants::read_header(input)?,
+        false => None,
+    };
+    if let Some(header) = tiff.as_ref().filter(|h| h.planar.is_some()) {
+        return decode_planar_tiff(input, header, profile);
     }
     let reader = ImageReader::open(input)
         .map_err(|e| PipelineError::Undecodable {
@@ -199,18 +201,17 @@ fn decode(input: &Path, profile: &Profile) -> Result<Decoded, PipelineError> {
     let mut decoder = match reader.into_decoder() {
         Ok(decoder) => decoder,
         Err(image::ImageError::Unsupported(why)) if is_tiff => {
-            return decode_tiff_variant(input, profile, &why.to_string());
+            return decode_tiff_variant(input, tiff.as_ref(), profile, &why.to_string());
         }
         Err(e) => return Err(classify(&format, e)),
     };
 
     let (width, height) = decoder.dimensions();
     let color = decoder.color_type();
-    // An ICC tag that cannot be read is treated like a profile that cannot be parsed: ignored.
-    let icc = if is_tiff {
-        super::tiff_variants::icc_profile(input).ok().flatten()
-    } else {
-        decoder.icc_profile().ok().flatten()
+    let icc = match &tiff {
+        Some(header) => header.icc.clone(),
+        None if is_tiff => None,
+        None => decoder.icc_profile().ok().flatten(),
     };
     check_size(
         &format,
@@ -233,35 +234,72 @@ fn decode(input: &Path, profile: &Profile) -> Result<Decoded, PipelineError> {
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    if let Some(cmyk_icc) = icc.as_deref().filter(|p| super::colour::is_cmyk(p)) {
+    let cmyk_samples = match &tiff {
+        Some(header) => matches!(header.color, Some(tiff::ColorType::CMYK(8 | 16))),
+        None => format == "jpeg",
+    };
+    if let Some(cmyk_icc) = icc
+        .as_deref()
+        .filter(|p| cmyk_samples && super::colour::is_cmyk(p))
+    {
         drop(decoder);
-        if let Some(made) = decode_cmyk(input, &format, cmyk_icc, orientation, profile)? {
-            return Ok(made);
-        }
-        let reader = ImageReader::open(input)
-            .and_then(|r| r.with_guessed_format())
-            .map_err(|e| undecodable(&format, &e))?;
-        decoder = reader.into_decoder().map_err(|e| classify(&format, e))?;
+        return decode_cmyk(input, &format, cmyk_icc, orientation, profile);
     }
     let mut image = match DynamicImage::from_decoder(decoder) {
         Ok(image) => image,
         Err(image::ImageError::Unsupported(why)) if is_tiff => {
-            return decode_tiff_variant(input, profile, &why.to_string());
+            return decode_tiff_variant(input, tiff.as_ref(), profile, &why.to_string());
         }
         Err(e) => return Err(classify(&format, e)),
     };
     image.apply_orientation(orientation);
     let (rgb, colour) = super::colour::to_srgb8(image, icc.as_deref());
+    let info = describe(
+        &format,
+        (width, height),
+        format!("{color:?}"),
+        orientation,
+        &colour,
+    );
+    Ok((rgb, info))
+}
 
-    let info = BTreeMap::from([
-        ("format".to_owned(), format.clone().into()),
+/// What the receipt says of a decoded master.
+fn describe(
+    format: &str,
+    (width, height): (u32, u32),
+    color_type: String,
+    orientation: image::metadata::Orientation,
+    colour: &super::colour::ColourOutcome,
+) -> BTreeMap<String, serde_json::Value> {
+    BTreeMap::from([
+        ("format".to_owned(), format.into()),
         ("width".to_owned(), width.into()),
         ("height".to_owned(), height.into()),
-        ("color_type".to_owned(), format!("{color:?}").into()),
+        ("color_type".to_owned(), color_type.into()),
         ("orientation".to_owned(), format!("{orientation:?}").into()),
         ("colour".to_owned(), colour.describe().into()),
-    ]);
-    Ok((rgb, info))
+    ])
+}
+
+/// A TIFF master decoded outside the `image` crate: turned by its `Orientation` tag, converted
+/// to sRGB through its profile, and described for the receipt.
+fn finish_tiff(mut image: DynamicImage, header: &super::tiff_variants::Header) -> Decoded {
+    let orientation = header
+        .orientation
+        .and_then(image::metadata::Orientation::from_exif)
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    image.apply_orientation(orientation);
+    let color = format!("{:?}", image.color());
+    let (rgb, colour) = super::colour::to_srgb8(image, header.icc.as_deref());
+    let info = describe(
+        "tiff",
+        (header.width, header.height),
+        color,
+        orientation,
+        &colour,
+    );
+    (rgb, info)
 }
 
 /// The first 12 bytes of `input` (fewer if it is shorter).
@@ -317,39 +355,25 @@ fn check_size(
 }
 
 /// A TIFF stored plane by plane ([`super::tiff_variants`]).
-fn decode_tiff_variants(
+fn decode_planar_tiff(
     input: &Path,
-    planar: &super::tiff_variants::Planar,
+    header: &super::tiff_variants::Header,
     profile: &Profile,
 ) -> Result<Decoded, PipelineError> {
-    let bytes_per_sample = u64::from(planar.bits / 8);
+    let (samples, bits) = header.planar.expect("a planar TIFF");
     // The assembled 16-bit planes plus the image built from them.
-    let per_pixel = u64::from(planar.samples) * (2 + bytes_per_sample);
+    let per_pixel = u64::from(samples) * (2 + u64::from(bits / 8));
     check_size(
         "tiff",
-        planar.width,
-        planar.height,
+        header.width,
+        header.height,
         per_pixel,
-        planar.icc.is_some(),
+        header.icc.is_some(),
         profile,
     )?;
-    let mut image = super::tiff_variants::decode(input, planar)?;
-    let orientation = planar
-        .orientation
-        .and_then(image::metadata::Orientation::from_exif)
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    image.apply_orientation(orientation);
-    let color = image.color();
-    let (rgb, colour) = super::colour::to_srgb8(image, planar.icc.as_deref());
-    let info = BTreeMap::from([
-        ("format".to_owned(), "tiff".into()),
-        ("planar".to_owned(), "separate planes".into()),
-        ("width".to_owned(), planar.width.into()),
-        ("height".to_owned(), planar.height.into()),
-        ("color_type".to_owned(), format!("{color:?}").into()),
-        ("orientation".to_owned(), format!("{orientation:?}").into()),
-        ("colour".to_owned(), colour.describe().into()),
-    ]);
+    let image = super::tiff_variants::decode(input, header)?;
+    let (rgb, mut info) = finish_tiff(image, header);
+    info.insert("planar".to_owned(), "separate planes".into());
     Ok((rgb, info))
 }
 
@@ -374,15 +398,14 @@ fn decode_jpeg2000(input: &Path, profile: &Profile) -> Result<Decoded, PipelineE
     drop(data);
     let color = image.color();
     let (rgb, colour) = super::colour::to_srgb8(image, header.icc.as_deref());
-    let info = BTreeMap::from([
-        ("format".to_owned(), "jpeg2000".into()),
-        ("container".to_owned(), header.container.into()),
-        ("width".to_owned(), header.width.into()),
-        ("height".to_owned(), header.height.into()),
-        ("color_type".to_owned(), format!("{color:?}").into()),
-        ("orientation".to_owned(), "NoTransforms".into()),
-        ("colour".to_owned(), colour.describe().into()),
-    ]);
+    let mut info = describe(
+        "jpeg2000",
+        (header.width, header.height),
+        format!("{color:?}"),
+        image::metadata::Orientation::NoTransforms,
+        &colour,
+    );
+    info.insert("container".to_owned(), header.container.into());
     Ok((rgb, info))
 }
 
@@ -393,13 +416,17 @@ fn decode_jpeg2000(input: &Path, profile: &Profile) -> Result<Decoded, PipelineE
 /// master.
 fn decode_tiff_variant(
     input: &Path,
+    header: Option<&super::tiff_variants::Header>,
     profile: &Profile,
     why: &str,
 ) -> Result<Decoded, PipelineError> {
-    let header = super::tiff_variants::first_header(input).map_err(|e| match e {
-        PipelineError::Unsupported(_) => PipelineError::Unsupported(format!("tiff ({why})")),
-        other => other,
-    })?;
+    let header = header.ok_or_else(|| PipelineError::Unsupported(format!("tiff ({why})")))?;
+    if let Some(detail) = &header.damage {
+        return Err(PipelineError::Undecodable {
+            format: "tiff".into(),
+            detail: detail.clone(),
+        });
+    }
     let ycbcr = matches!(header.color, Some(tiff::ColorType::YCbCr(8)));
     // The compressed file, FFmpeg's decoded planes (up to 16-bit RGBA) and the converted copy.
     check_size(
@@ -410,7 +437,7 @@ fn decode_tiff_variant(
         header.icc.is_some(),
         profile,
     )?;
-    let (mut image, decoder) = if ycbcr {
+    let (image, decoder) = if ycbcr {
         (
             super::tiff_variants::decode_ycbcr(input)?,
             "the tiff crate (JPEG-compressed YCbCr)",
@@ -432,66 +459,45 @@ fn decode_tiff_variant(
             })?;
         (image, "FFmpeg's TIFF decoder")
     };
-    let orientation = header
-        .orientation
-        .and_then(image::metadata::Orientation::from_exif)
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    image.apply_orientation(orientation);
-    let color = image.color();
-    let (rgb, colour) = super::colour::to_srgb8(image, header.icc.as_deref());
-    let info = BTreeMap::from([
-        ("format".to_owned(), "tiff".into()),
-        (
-            "decoder".to_owned(),
-            format!("{decoder}: the image crate does not read it ({why})").into(),
-        ),
-        ("width".to_owned(), header.width.into()),
-        ("height".to_owned(), header.height.into()),
-        ("color_type".to_owned(), format!("{color:?}").into()),
-        ("orientation".to_owned(), format!("{orientation:?}").into()),
-        ("colour".to_owned(), colour.describe().into()),
-    ]);
+    let (rgb, mut info) = finish_tiff(image, header);
+    info.insert(
+        "decoder".to_owned(),
+        format!("{decoder}: the image crate does not read it ({why})").into(),
+    );
     Ok((rgb, info))
 }
 
 /// A CMYK JPEG or TIFF with a CMYK profile: its ink amounts ([`super::cmyk`]) through the
-/// profile to sRGB. `None` if the master turns out not to hold CMYK samples (the `image` crate
-/// then decodes it as usual).
+/// profile to sRGB.
 fn decode_cmyk(
     input: &Path,
     format: &str,
     icc: &[u8],
     orientation: image::metadata::Orientation,
     profile: &Profile,
-) -> Result<Option<Decoded>, PipelineError> {
-    let ink = match format {
-        "jpeg" => {
-            let data = std::fs::read(input).map_err(|e| PipelineError::Undecodable {
-                format: "jpeg".into(),
-                detail: e.to_string(),
-            })?;
-            super::cmyk::jpeg(&data, profile.limits.max_dimension)?
-        }
-        "tiff" => match super::cmyk::tiff(input)? {
-            Some(ink) => ink,
-            None => return Ok(None),
-        },
-        _ => return Ok(None),
+) -> Result<Decoded, PipelineError> {
+    let ink = if format == "jpeg" {
+        let data = std::fs::read(input).map_err(|e| PipelineError::Undecodable {
+            format: "jpeg".into(),
+            detail: e.to_string(),
+        })?;
+        super::cmyk::jpeg(&data, profile.limits.max_dimension)?
+    } else {
+        super::cmyk::tiff(input)?
     };
     let (rgb, colour) = super::colour::cmyk_to_srgb8(&ink, icc);
     let (width, height) = (ink.width, ink.height);
     drop(ink);
     let mut image = DynamicImage::ImageRgb8(rgb);
     image.apply_orientation(orientation);
-    let info = BTreeMap::from([
-        ("format".to_owned(), format.into()),
-        ("width".to_owned(), width.into()),
-        ("height".to_owned(), height.into()),
-        ("color_type".to_owned(), "Cmyk8".into()),
-        ("orientation".to_owned(), format!("{orientation:?}").into()),
-        ("colour".to_owned(), colour.describe().into()),
-    ]);
-    Ok(Some((image.into_rgb8(), info)))
+    let info = describe(
+        format,
+        (width, height),
+        "Cmyk8".into(),
+        orientation,
+        &colour,
+    );
+    Ok((image.into_rgb8(), info))
 }
 
 /// A JPEG decoder fills a truncated scan with grey and reports success; an archive must not get

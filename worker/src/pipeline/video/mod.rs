@@ -20,6 +20,7 @@ use ffmpeg_next as ff;
 
 use super::watermark::Watermark;
 use super::{PipelineError, PipelineOutput};
+mod audio_in;
 pub mod hls;
 mod muxer;
 mod picture;
@@ -332,7 +333,7 @@ pub fn run(
                 }
             }
         } else {
-            if let Some(a) = audio.as_mut().filter(|a| packet.stream() == a.in_index) {
+            if let Some(a) = audio.as_mut().filter(|a| packet.stream() == a.in_index()) {
                 a.decode(&packet, &mut muxers)?;
             }
             if let Some(keep) = keep.as_mut() {

@@ -8,13 +8,13 @@
 
 use caravan_proto::{AssetMetadata, PreservationAudio, PreservationProfile};
 use ff::packet::{Mut as _, Ref as _};
-use ff::{codec, filter, format, frame, software::scaling, ChannelLayout, Dictionary, Packet};
+use ff::{codec, format, frame, software::scaling, Dictionary, Packet};
 use ff::{Rational, Rescale as _};
 use ffmpeg_next as ff;
 
+use super::audio_in::{AudioSource, FilteredAudio, SinkFormat};
 use super::muxer::Muxer;
 use super::picture::Source;
-use super::{abuffer_args, next_frame};
 use crate::pipeline::PipelineError;
 
 pub(super) const PRESERVATION_MKV: &str = "preservation.mkv";
@@ -75,18 +75,18 @@ enum Track {
 
 /// Audio decoded and encoded again: integer PCM into FLAC, or lossy audio into FLAC or PCM.
 struct AudioEncode {
-    in_index: usize,
-    in_time_base: Rational,
-    in_layout: ChannelLayout,
+    /// The graph only changes the sample format and cuts frames to the encoder's frame size.
+    input: FilteredAudio,
     from: codec::Id,
-    decoder: codec::decoder::Audio,
-    /// Only changes the sample format and cuts frames to the encoder's frame size.
-    graph: filter::Graph,
+    out: AudioOut,
+}
+
+/// The encoder of an [`AudioEncode`] and its stream in the Matroska.
+struct AudioOut {
     encoder: codec::encoder::Audio,
     time_base: Rational,
     stream: usize,
-    next_pts: Option<i64>,
-    /// The newest encoded packet, not yet written (see [`Self::drain_encoder`]).
+    /// The newest encoded packet, not yet written (see [`Self::drain`]).
     held: Option<Packet>,
 }
 
@@ -365,7 +365,7 @@ impl Track {
     fn in_index(&self) -> usize {
         match self {
             Track::Copy { in_index, .. } => *in_index,
-            Track::Encode(a) => a.in_index,
+            Track::Encode(a) => a.input.source.index,
         }
     }
 
@@ -377,10 +377,9 @@ impl Track {
                 ..
             } => muxer.write_to(&mut packet.clone(), *stream, *in_time_base),
             Track::Encode(a) => {
-                if a.decoder.send_packet(packet).is_ok() {
-                    a.drain_decoder(muxer)?;
-                }
-                Ok(())
+                let out = &mut a.out;
+                a.input
+                    .decode(Some(packet), |frame| out.encode(&frame, muxer))
             }
         }
     }
@@ -389,13 +388,9 @@ impl Track {
         match self {
             Track::Copy { .. } => Ok(()),
             Track::Encode(a) => {
-                let _ = a.decoder.send_eof();
-                a.drain_decoder(muxer)?;
-                super::end_input(&mut a.graph);
-                a.drain_graph(muxer)?;
-                let _ = a.encoder.send_eof();
-                a.drain_encoder(muxer)?;
-                a.write_held(muxer)
+                let out = &mut a.out;
+                a.input.decode(None, |frame| out.encode(&frame, muxer))?;
+                out.finish(muxer)
             }
         }
     }
@@ -408,12 +403,12 @@ impl Track {
                 "stream": in_index, "from": codec.name(), "kept_as": codec.name(), "copied": true,
             }),
             Track::Encode(a) => serde_json::json!({
-                "stream": a.in_index,
+                "stream": a.input.source.index,
                 "from": a.from.name(),
-                "kept_as": a.encoder.id().name(),
+                "kept_as": a.out.encoder.id().name(),
                 "copied": false,
                 // SAFETY: reading a plain field of the opened encoder.
-                "bits": unsafe { (*a.encoder.as_ptr()).bits_per_raw_sample },
+                "bits": unsafe { (*a.out.encoder.as_ptr()).bits_per_raw_sample },
             }),
         }
     }
@@ -427,25 +422,9 @@ impl AudioEncode {
     ) -> Result<Self, PipelineError> {
         use format::sample::Type::Packed;
         use format::Sample;
-        let undecodable = |e: ff::Error| PipelineError::Undecodable {
-            format: "audio".into(),
-            detail: e.to_string(),
-        };
-        let context =
-            codec::context::Context::from_parameters(stream.parameters()).map_err(undecodable)?;
-        let decoder = context.decoder().audio().map_err(undecodable)?;
+        let source = AudioSource::open(stream)?;
+        let decoder = &source.decoder;
         let channels = decoder.channels();
-        if channels == 0 || decoder.rate() == 0 {
-            return Err(PipelineError::Undecodable {
-                format: "audio".into(),
-                detail: "an audio stream declares no channels or sample rate".into(),
-            });
-        }
-        let in_layout = if decoder.channel_layout().bits() == 0 {
-            ChannelLayout::default(i32::from(channels))
-        } else {
-            decoder.channel_layout()
-        };
         let from = decoder.id();
         // Bits the decoded samples really carry: integer PCM says; float (lossy decoders) is
         // kept at 24 bits in FLAC, or as float PCM.
@@ -471,16 +450,16 @@ impl AudioEncode {
         let codec = ff::encoder::find(id).ok_or_else(|| {
             PipelineError::Encode(format!("this FFmpeg has no {} encoder", id.name()))
         })?;
-        let rate = decoder.rate() as i32;
+        let rate = decoder.rate();
         let mut encoder = codec::context::Context::new_with_codec(codec)
             .encoder()
             .audio()
             .map_err(|e| PipelineError::Encode(format!("{} encoder: {e}", id.name())))?;
-        encoder.set_rate(rate);
-        encoder.set_channel_layout(in_layout);
+        encoder.set_rate(rate as i32);
+        encoder.set_channel_layout(source.layout);
         encoder.set_channels(i32::from(channels));
         encoder.set_format(sample);
-        encoder.set_time_base((1, rate));
+        encoder.set_time_base((1, rate as i32));
         // SAFETY: a plain field of the encoder context, set before it is opened.
         unsafe { (*encoder.as_mut_ptr()).bits_per_raw_sample = bits };
         if muxer.global_header() {
@@ -489,95 +468,43 @@ impl AudioEncode {
         let encoder = encoder
             .open_as(codec)
             .map_err(|e| PipelineError::Encode(format!("opening {}: {e}", id.name())))?;
-        let time_base = Rational(1, rate);
+        let time_base = Rational(1, rate as i32);
         let index = muxer.add_stream(Some(codec), (&encoder).into(), time_base)?;
-
-        let in_time_base = stream.time_base();
-        let filter_err = |e: ff::Error| PipelineError::Encode(format!("audio filter graph: {e}"));
-        let mut graph = filter::Graph::new();
-        let args = abuffer_args(in_time_base, decoder.rate(), decoder.format(), in_layout);
-        graph
-            .add(
-                &filter::find("abuffer").expect("FFmpeg has abuffer"),
-                "in",
-                &args,
-            )
-            .map_err(filter_err)?;
-        graph
-            .add(
-                &filter::find("abuffersink").expect("FFmpeg has abuffersink"),
-                "out",
-                "",
-            )
-            .map_err(filter_err)?;
-        {
-            let mut out = graph.get("out").expect("sink was added");
-            out.set_sample_format(sample);
-            out.set_channel_layout(in_layout);
-            out.set_sample_rate(decoder.rate());
-        }
-        super::parse_graph(&mut graph, &["in"], &["out"], "anull").map_err(filter_err)?;
-        graph.validate().map_err(filter_err)?;
-        if encoder.frame_size() > 0 {
-            graph
-                .get("out")
-                .expect("sink was added")
-                .sink()
-                .set_frame_size(encoder.frame_size());
-        }
+        let layout = source.layout;
+        let input = source.filtered(
+            "anull",
+            SinkFormat {
+                sample,
+                layout,
+                rate,
+                frame_size: encoder.frame_size(),
+            },
+        )?;
         Ok(Self {
-            in_index: stream.index(),
-            in_time_base,
-            in_layout,
+            input,
             from,
-            decoder,
-            graph,
-            encoder,
-            time_base,
-            stream: index,
-            next_pts: None,
-            held: None,
+            out: AudioOut {
+                encoder,
+                time_base,
+                stream: index,
+                held: None,
+            },
         })
     }
+}
 
-    fn drain_decoder(&mut self, muxer: &mut Muxer) -> Result<(), PipelineError> {
-        let mut decoded = frame::Audio::empty();
-        while self.decoder.receive_frame(&mut decoded).is_ok() {
-            if decoded.channel_layout().bits() == 0 {
-                decoded.set_channel_layout(self.in_layout);
-            }
-            if self.next_pts.is_none() {
-                let start = decoded.timestamp().unwrap_or(0).max(0);
-                self.next_pts = Some(start.rescale(self.in_time_base, self.time_base));
-            }
-            let ts = decoded.timestamp();
-            decoded.set_pts(ts);
-            if super::feed(&mut self.graph, &decoded).is_err() {
-                continue;
-            }
-            self.drain_graph(muxer)?;
-        }
-        Ok(())
-    }
-
-    fn drain_graph(&mut self, muxer: &mut Muxer) -> Result<(), PipelineError> {
-        while let Some(mut filtered) = next_frame(&mut self.graph, "out", frame::Audio::empty()) {
-            // Timestamps by sample count: every sample kept, none invented.
-            let pts = self.next_pts.unwrap_or(0);
-            filtered.set_pts(Some(pts));
-            self.next_pts = Some(pts + filtered.samples() as i64);
-            self.encoder
-                .send_frame(&filtered)
-                .map_err(|e| PipelineError::Encode(format!("{}: {e}", self.encoder.id().name())))?;
-            self.drain_encoder(muxer)?;
-        }
-        Ok(())
+impl AudioOut {
+    fn encode(&mut self, frame: &frame::Audio, muxer: &mut Muxer) -> Result<(), PipelineError> {
+        self.encoder
+            .send_frame(frame)
+            .map_err(|e| PipelineError::Encode(format!("{}: {e}", self.encoder.id().name())))?;
+        self.drain(muxer)
     }
 
     /// Writes what the encoder has made, holding the last packet back: FLAC's encoder ends with
     /// an empty packet carrying the final STREAMINFO (sample count, MD5 of the audio), which
     /// the muxer refuses on its own; it travels on the last real packet instead.
-    fn drain_encoder(&mut self, muxer: &mut Muxer) -> Result<(), PipelineError> {
+    fn drain(&mut self, muxer: &mut Muxer) -> Result<(), PipelineError> {
         let mut encoded = Packet::empty();
         while self.encoder.receive_packet(&mut encoded).is_ok() {
             let packet = std::mem::replace(&mut encoded, Packet::empty());
@@ -594,8 +521,10 @@ impl AudioEncode {
         Ok(())
     }
 
-    /// Writes the packet held back (after the encoder's last).
-    fn write_held(&mut self, muxer: &mut Muxer) -> Result<(), PipelineError> {
+    /// Flushes the encoder and writes the packet held back.
+    fn finish(&mut self, muxer: &mut Muxer) -> Result<(), PipelineError> {
+        let _ = self.encoder.send_eof();
+        self.drain(muxer)?;
         match self.held.take() {
             Some(mut held) => muxer.write_to(&mut held, self.stream, self.time_base),
             None => Ok(()),

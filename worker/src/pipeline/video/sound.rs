@@ -6,25 +6,20 @@
 
 use std::collections::BTreeMap;
 
-use ff::{codec, filter, format, frame, ChannelLayout, Packet, Rational, Rescale as _};
+use ff::{codec, format, frame, ChannelLayout, Packet, Rational};
 use ffmpeg_next as ff;
 
+use super::audio_in::{AudioSource, FilteredAudio, SinkFormat};
 use super::muxer::Muxer;
-use super::next_frame;
 use crate::pipeline::PipelineError;
 use caravan_proto::Profile;
 
 const AUDIO_RATE: i32 = 48_000;
 
 pub(super) struct AudioChain {
-    pub(super) in_index: usize,
-    in_time_base: Rational,
-    in_layout: ChannelLayout,
+    input: FilteredAudio,
     enc_time_base: Rational,
-    decoder: codec::decoder::Audio,
-    graph: filter::Graph,
     encoder: codec::encoder::Audio,
-    next_pts: Option<i64>,
     /// EBU R128 meter over the stereo mix as encoded.
     meter: Option<ebur128::EbuR128>,
     /// The loudness the mix was normalised to, if the profile asked.
@@ -38,27 +33,10 @@ impl AudioChain {
         profile: &Profile,
         info: &mut BTreeMap<String, serde_json::Value>,
     ) -> Result<Self, PipelineError> {
-        let undecodable = |e: ff::Error| PipelineError::Undecodable {
-            format: "audio".into(),
-            detail: e.to_string(),
-        };
-        let context =
-            codec::context::Context::from_parameters(stream.parameters()).map_err(undecodable)?;
-        let decoder = context.decoder().audio().map_err(undecodable)?;
-        let channels = decoder.channels();
-        if channels == 0 || decoder.rate() == 0 {
-            return Err(PipelineError::Undecodable {
-                format: "audio".into(),
-                detail: "the audio stream declares no channels or sample rate".into(),
-            });
-        }
-        let in_layout = if decoder.channel_layout().bits() == 0 {
-            ChannelLayout::default(i32::from(channels))
-        } else {
-            decoder.channel_layout()
-        };
+        let source = AudioSource::open(stream)?;
+        let decoder = &source.decoder;
         info.insert("audio_codec".into(), decoder.id().name().into());
-        info.insert("audio_channels".into(), channels.into());
+        info.insert("audio_channels".into(), decoder.channels().into());
         info.insert("audio_sample_rate".into(), decoder.rate().into());
 
         let aac = ff::encoder::find(codec::Id::AAC)
@@ -83,30 +61,6 @@ impl AudioChain {
             muxer.add_audio(aac, &encoder, Rational(1, AUDIO_RATE))?;
         }
 
-        let in_time_base = stream.time_base();
-        let mut graph = filter::Graph::new();
-        let args = super::abuffer_args(in_time_base, decoder.rate(), decoder.format(), in_layout);
-        let filter_err = |e: ff::Error| PipelineError::Encode(format!("audio filter graph: {e}"));
-        graph
-            .add(
-                &filter::find("abuffer").expect("FFmpeg has abuffer"),
-                "in",
-                &args,
-            )
-            .map_err(filter_err)?;
-        graph
-            .add(
-                &filter::find("abuffersink").expect("FFmpeg has abuffersink"),
-                "out",
-                "",
-            )
-            .map_err(filter_err)?;
-        {
-            let mut out = graph.get("out").expect("sink was added");
-            out.set_sample_format(encoder.format());
-            out.set_channel_layout(ChannelLayout::STEREO);
-            out.set_sample_rate(AUDIO_RATE as u32);
-        }
         let v = &profile.video;
         // loudnorm works at 192 kHz internally: resample back after it.
         let normalise = if v.loudness_normalise {
@@ -117,27 +71,20 @@ impl AudioChain {
         } else {
             String::new()
         };
-        graph
-            .output("in", 0)
-            .and_then(|g| g.input("out", 0))
-            .and_then(|g| g.parse(&format!("aresample={AUDIO_RATE}{normalise}")))
-            .map_err(filter_err)?;
-        graph.validate().map_err(filter_err)?;
-        graph
-            .get("out")
-            .expect("sink was added")
-            .sink()
-            .set_frame_size(encoder.frame_size());
+        let input = source.filtered(
+            &format!("aresample={AUDIO_RATE}{normalise}"),
+            SinkFormat {
+                sample: encoder.format(),
+                layout: ChannelLayout::STEREO,
+                rate: AUDIO_RATE as u32,
+                frame_size: encoder.frame_size(),
+            },
+        )?;
 
         Ok(Self {
-            in_index: stream.index(),
-            in_time_base,
-            in_layout,
+            input,
             enc_time_base: Rational(1, AUDIO_RATE),
-            decoder,
-            graph,
             encoder,
-            next_pts: None,
             meter: ebur128::EbuR128::new(
                 2,
                 AUDIO_RATE as u32,
@@ -146,6 +93,11 @@ impl AudioChain {
             .ok(),
             normalised_to: v.loudness_normalise.then_some(v.loudness_target_lufs),
         })
+    }
+
+    /// The master's stream this chain decodes.
+    pub(super) fn in_index(&self) -> usize {
+        self.input.source.index
     }
 
     /// EBU R128 figures of the encoded stereo mix, for the receipt.
@@ -171,68 +123,51 @@ impl AudioChain {
         packet: &Packet,
         muxers: &mut [Muxer],
     ) -> Result<(), PipelineError> {
-        if self.decoder.send_packet(packet).is_err() {
-            return Ok(());
-        }
-        self.drain_decoder(muxers)
-    }
-
-    fn drain_decoder(&mut self, muxers: &mut [Muxer]) -> Result<(), PipelineError> {
-        let mut decoded = frame::Audio::empty();
-        while self.decoder.receive_frame(&mut decoded).is_ok() {
-            if decoded.channel_layout().bits() == 0 {
-                decoded.set_channel_layout(self.in_layout);
-            }
-            if self.next_pts.is_none() {
-                let start = decoded.timestamp().unwrap_or(0).max(0);
-                self.next_pts = Some(start.rescale(self.in_time_base, self.enc_time_base));
-            }
-            let ts = decoded.timestamp();
-            decoded.set_pts(ts);
-            if super::feed(&mut self.graph, &decoded).is_err() {
-                continue;
-            }
-            self.drain_graph(muxers)?;
-        }
-        Ok(())
-    }
-
-    fn drain_graph(&mut self, muxers: &mut [Muxer]) -> Result<(), PipelineError> {
-        while let Some(mut filtered) = next_frame(&mut self.graph, "out", frame::Audio::empty()) {
-            // Timestamps by sample count: continuous audio, independent of the source's jitter.
-            let pts = self.next_pts.unwrap_or(0);
-            filtered.set_pts(Some(pts));
-            self.next_pts = Some(pts + filtered.samples() as i64);
-            if let Some(meter) = self.meter.as_mut() {
-                let (left, right) = (filtered.plane::<f32>(0), filtered.plane::<f32>(1));
-                if meter.add_frames_planar_f32(&[left, right]).is_err() {
-                    self.meter = None;
-                }
-            }
-            self.encoder
-                .send_frame(&filtered)
-                .map_err(|e| PipelineError::Encode(format!("AAC: {e}")))?;
-            self.drain_encoder(muxers)?;
-        }
-        Ok(())
-    }
-
-    fn drain_encoder(&mut self, muxers: &mut [Muxer]) -> Result<(), PipelineError> {
-        let mut encoded = Packet::empty();
-        while self.encoder.receive_packet(&mut encoded).is_ok() {
-            for muxer in muxers.iter_mut() {
-                muxer.write_audio(&encoded, self.enc_time_base)?;
-            }
-        }
-        Ok(())
+        let (encoder, meter, time_base) = (&mut self.encoder, &mut self.meter, self.enc_time_base);
+        self.input.decode(Some(packet), |mix| {
+            encode(encoder, meter, time_base, &mix, muxers)
+        })
     }
 
     pub(super) fn finish(&mut self, muxers: &mut [Muxer]) -> Result<(), PipelineError> {
-        let _ = self.decoder.send_eof();
-        self.drain_decoder(muxers)?;
-        super::end_input(&mut self.graph);
-        self.drain_graph(muxers)?;
+        let (encoder, meter, time_base) = (&mut self.encoder, &mut self.meter, self.enc_time_base);
+        self.input
+            .decode(None, |mix| encode(encoder, meter, time_base, &mix, muxers))?;
         let _ = self.encoder.send_eof();
-        self.drain_encoder(muxers)
+        drain_encoder(&mut self.encoder, time_base, muxers)
     }
+}
+
+/// Meters one frame of the stereo mix and encodes it.
+fn encode(
+    encoder: &mut codec::encoder::Audio,
+    meter: &mut Option<ebur128::EbuR128>,
+    time_base: Rational,
+    mix: &frame::Audio,
+    muxers: &mut [Muxer],
+) -> Result<(), PipelineError> {
+    if let Some(m) = meter.as_mut() {
+        let (left, right) = (mix.plane::<f32>(0), mix.plane::<f32>(1));
+        if m.add_frames_planar_f32(&[left, right]).is_err() {
+            *meter = None;
+        }
+    }
+    encoder
+        .send_frame(mix)
+        .map_err(|e| PipelineError::Encode(format!("AAC: {e}")))?;
+    drain_encoder(encoder, time_base, muxers)
+}
+
+fn drain_encoder(
+    encoder: &mut codec::encoder::Audio,
+    time_base: Rational,
+    muxers: &mut [Muxer],
+) -> Result<(), PipelineError> {
+    let mut encoded = Packet::empty();
+    while encoder.receive_packet(&mut encoded).is_ok() {
+        for muxer in muxers.iter_mut() {
+            muxer.write_audio(&encoded, time_base)?;
+        }
+    }
+    Ok(())
 }
