@@ -649,22 +649,181 @@ pub(crate) fn image_request(
     }
 }
 
+/// A test card with sharp-edged blocks over gradients, `w`×`h`.
+fn iiif_card(w: u32, h: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(w, h, |x, y| {
+        let band = if (x / 97 + y / 61) % 2 == 0 { 40 } else { 0 };
+        image::Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, 120 + band])
+    })
+}
+
 #[test]
 fn iiif_tiles_promised_by_info_json_exist_decode_and_stitch_back() {
     let dir = tempfile::tempdir().unwrap();
     let master = dir.path().join("master.png");
-    let (w, h) = (2300u32, 1500u32);
-    let full = image::RgbImage::from_fn(w, h, |x, y| {
-        let band = if (x / 97 + y / 61) % 2 == 0 { 40 } else { 0 };
-        image::Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, 120 + band])
-    });
+    let full = iiif_card(2300, 1500);
     full.save(&master).unwrap();
+    check_iiif(&master, &full, "decoded whole");
+}
+
+/// TIFF masters are read band by band ([`crate::pipeline::tiff_bands`]) into a pyramid made as
+/// the rows arrive: the tiles are the same as from a master decoded whole, whatever the bands'
+/// height (one-row and 16-row strips, 256 px tiles) and with odd sizes at every level.
+#[test]
+fn iiif_tiles_of_a_tiff_read_band_by_band_stitch_back_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = iiif_card(2301, 1499);
+    let (w, h) = full.dimensions();
+    // 16-bit, one row per strip (the `tiff` crate's encoder): the 8-bit card widened exactly.
+    let strips = dir.path().join("strips16.tif");
+    let wide: Vec<u16> = full.as_raw().iter().map(|&v| u16::from(v) * 257).collect();
+    tiff::encoder::TiffEncoder::new(std::fs::File::create(&strips).unwrap())
+        .unwrap()
+        .write_image::<tiff::encoder::colortype::RGB16>(w, h, &wide)
+        .unwrap();
+    let png = dir.path().join("card.png");
+    full.save(&png).unwrap();
+    let plain = dir.path().join("plain8.tif");
+    tiff::encoder::TiffEncoder::new(std::fs::File::create(&plain).unwrap())
+        .unwrap()
+        .write_image::<tiff::encoder::colortype::RGB8>(w, h, full.as_raw())
+        .unwrap();
+    // LZW (decoded by `pipeline::lzw`) with horizontal differencing in 16-row strips, 16-bit
+    // big-endian, in 256×256 tiles, plane by plane; Deflate tiles (the `tiff` crate's path).
+    let variants: [(&str, &std::path::Path, &[&str]); 5] = [
+        ("lzw-predictor.tif", &plain, &["-c", "lzw:2", "-r", "16"]),
+        ("lzw16-be.tif", &strips, &["-B", "-c", "lzw:2", "-r", "8"]),
+        (
+            "lzw-tiles.tif",
+            &plain,
+            &["-c", "lzw", "-t", "-w", "256", "-l", "256"],
+        ),
+        (
+            "lzw-planes.tif",
+            &plain,
+            &["-c", "lzw", "-p", "separate", "-r", "32"],
+        ),
+        (
+            "zip-tiles.tif",
+            &plain,
+            &["-c", "zip", "-t", "-w", "256", "-l", "256"],
+        ),
+    ];
+    let mut masters = vec![strips.clone()];
+    for (name, from, args) in variants {
+        let made = dir.path().join(name);
+        let mut all = args.to_vec();
+        all.extend([p(from), p(&made)]);
+        libtiff("tiffcp", &all);
+        masters.push(made);
+    }
+    let whole = check_iiif(&png, &full, "decoded whole");
+    for master in &masters {
+        let banded = check_iiif(master, &full, "band by band");
+        for entry in walkdir(&whole.path().join("iiif")) {
+            let relative = entry.strip_prefix(whole.path()).unwrap();
+            assert_eq!(
+                std::fs::read(&entry).unwrap(),
+                std::fs::read(banded.path().join(relative)).unwrap(),
+                "{}: {} differs from the one made from the master decoded whole",
+                master.display(),
+                relative.display()
+            );
+        }
+    }
+}
+
+/// A TIFF master too large to decode whole within the worker's memory limit is still made,
+/// band by band: only a band, a row of tiles per level and the level the access copies come
+/// from are held. The same pixels as a PNG (decoded whole) are refused under that limit.
+#[test]
+fn a_tiff_too_large_to_decode_whole_within_the_memory_limit_is_made_band_by_band() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (4000u32, 3000u32);
+    let card = iiif_card(w, h);
+    let master = dir.path().join("master16.tif");
+    let wide: Vec<u16> = card.as_raw().iter().map(|&v| u16::from(v) * 257).collect();
+    tiff::encoder::TiffEncoder::new(std::fs::File::create(&master).unwrap())
+        .unwrap()
+        .write_image::<tiff::encoder::colortype::RGB16>(w, h, &wide)
+        .unwrap();
+    let png = dir.path().join("master16.png");
+    image::ImageBuffer::<image::Rgb<u16>, _>::from_raw(w, h, wide)
+        .unwrap()
+        .save(&png)
+        .unwrap();
+    let mut profile = caravan_proto::Profile::default();
+    // 16-bit RGB decoded whole plus its 8-bit copy: 108 MB; band by band, under 60 MB.
+    profile.limits.memory_mib = 100;
     let out = tempfile::tempdir().unwrap();
     let made = crate::pipeline::image::run(
-        &image_request(&master, out.path(), caravan_proto::Profile::default()),
+        &image_request(&master, out.path(), profile.clone()),
         &mut |_| {},
     )
     .unwrap();
+    assert_eq!(made.master_info["read"], "band by band");
+    let access = image::open(out.path().join("access.jpg"))
+        .unwrap()
+        .into_rgb8();
+    let (aw, ah) = crate::pipeline::image::fitted_size(w, h, profile.image.access_long_edge);
+    assert_eq!(access.dimensions(), (aw, ah));
+    let reference = image::imageops::resize(&card, aw, ah, image::imageops::FilterType::Lanczos3);
+    let diff = mean_abs_diff(&access, &reference);
+    assert!(
+        diff < 6.0,
+        "the access copy differs from the master by {diff:.2}"
+    );
+
+    let refused = crate::pipeline::image::run(
+        &image_request(&png, tempfile::tempdir().unwrap().path(), profile),
+        &mut |_| {},
+    );
+    assert!(
+        matches!(
+            refused,
+            Err(crate::pipeline::PipelineError::LimitsExceeded(_))
+        ),
+        "{refused:?}"
+    );
+}
+
+/// Every file below `dir`.
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walkdir(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn p(path: &std::path::Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Makes the default profile's derivatives of `master` (whose pixels are `full`) and checks
+/// its IIIF pyramid against `full`; `read` is how the receipt says the master was read.
+fn check_iiif(master: &std::path::Path, full: &image::RgbImage, read: &str) -> tempfile::TempDir {
+    let (w, h) = full.dimensions();
+    let out = tempfile::tempdir().unwrap();
+    let made = crate::pipeline::image::run(
+        &image_request(master, out.path(), caravan_proto::Profile::default()),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(
+        made.master_info
+            .get("read")
+            .and_then(|v| v.as_str())
+            .unwrap_or("decoded whole"),
+        read,
+        "{}",
+        master.display()
+    );
     for output in &made.outputs {
         assert!(
             out.path().join(output.name.as_str()).is_file(),
@@ -694,6 +853,13 @@ fn iiif_tiles_promised_by_info_json_exist_decode_and_stitch_back() {
         vec![1, 2, 4, 8],
         "down to the level that fits one {tile} px tile"
     );
+    let tiles_listed = made
+        .outputs
+        .iter()
+        .filter(|o| o.name.as_str().ends_with("/0/default.jpg"))
+        .filter(|o| !o.name.as_str().starts_with("iiif/full/"))
+        .count();
+    let mut tiles_checked = 0;
 
     let tile_path = |tx: u32, ty: u32, rw: u32, rh: u32, sw: u32, sh: u32| {
         out.path()
@@ -711,6 +877,7 @@ fn iiif_tiles_promised_by_info_json_exist_decode_and_stitch_back() {
                     .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
                     .into_rgb8();
                 assert_eq!(decoded.dimensions(), (sw, sh), "{}", path.display());
+                tiles_checked += 1;
                 image::imageops::replace(
                     &mut canvas,
                     &decoded,
@@ -720,7 +887,7 @@ fn iiif_tiles_promised_by_info_json_exist_decode_and_stitch_back() {
             }
         }
         let reference =
-            image::imageops::resize(&full, lw, lh, image::imageops::FilterType::Lanczos3);
+            image::imageops::resize(full, lw, lh, image::imageops::FilterType::Lanczos3);
         let diff = mean_abs_diff(&canvas, &reference);
         assert!(
             diff < 6.0,
@@ -739,6 +906,11 @@ fn iiif_tiles_promised_by_info_json_exist_decode_and_stitch_back() {
         .unwrap();
         assert_eq!((decoded.width(), decoded.height()), (sw, sh));
     }
+    assert_eq!(
+        tiles_checked, tiles_listed,
+        "every tile written is one info.json promises"
+    );
+    out
 }
 
 /// Makes `path` with the FFmpeg CLI from `args` (inputs, filters, codecs).

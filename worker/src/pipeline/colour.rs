@@ -7,7 +7,7 @@
 //! Alpha is composited on white.
 
 use image::{DynamicImage, ImageBuffer, Rgb, RgbImage};
-use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
+use moxcms::{ColorProfile, DataColorSpace, Layout, Transform16BitExecutor, TransformOptions};
 
 /// What happened to the master's colour, for the receipt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,67 +36,95 @@ impl ColourOutcome {
 
 /// 8-bit sRGB pixels of `image`, honouring `icc`.
 pub fn to_srgb8(image: DynamicImage, icc: Option<&[u8]>) -> (RgbImage, ColourOutcome) {
-    let Some(icc) = icc else {
-        return (flatten8(image), ColourOutcome::AssumedSrgb);
-    };
-    let profile = match ColorProfile::new_from_slice(icc) {
-        Ok(p) => p,
-        Err(e) => {
-            return (
-                flatten8(image),
-                ColourOutcome::Ignored(format!("unreadable: {e:?}")),
-            )
-        }
-    };
-    let layout = match profile.color_space {
-        DataColorSpace::Rgb => Layout::Rgb,
-        DataColorSpace::Gray => Layout::Gray,
-        other => {
-            return (
-                flatten8(image),
-                ColourOutcome::Ignored(format!("{other:?} profiles are not applied yet")),
-            )
-        }
-    };
-    let name = profile_name(&profile);
-    let srgb = ColorProfile::new_srgb();
-    let transform = match profile.create_transform_16bit(
-        layout,
-        &srgb,
-        Layout::Rgb,
-        TransformOptions::default(),
-    ) {
-        Ok(t) => t,
-        Err(e) => {
-            return (
-                flatten8(image),
-                ColourOutcome::Ignored(format!("cannot build the transform: {e:?}")),
-            )
-        }
-    };
-    let (w, h) = (image.width(), image.height());
-    let source: Vec<u16> = match layout {
-        Layout::Gray => flatten16(image).pixels().map(|p| luma16(p.0)).collect(),
-        _ => flatten16(image).into_raw(),
-    };
-    let mut out = vec![0u16; (w as usize) * (h as usize) * 3];
-    if let Err(e) = transform.transform(&source, &mut out) {
-        // The source pixels are gone into `source`; rebuild them 8-bit for the fallback.
-        let fallback = match layout {
-            Layout::Gray => RgbImage::from_fn(w, h, |x, y| {
-                let v = to8(source[(y as usize) * (w as usize) + x as usize]);
-                Rgb([v, v, v])
-            }),
-            _ => RgbImage::from_raw(w, h, source.iter().map(|&v| to8(v)).collect())
-                .expect("sizes match"),
-        };
-        return (
-            fallback,
-            ColourOutcome::Ignored(format!("transform failed: {e:?}")),
-        );
+    let mut convert = ToSrgb8::new(icc);
+    let rgb = convert.convert(image);
+    (rgb, convert.outcome)
+}
+
+/// The conversion of one master's pixels to 8-bit sRGB, its transform built once, so that a
+/// master read band by band ([`super::tiff_bands`]) converts each band exactly as a whole
+/// image would be converted (every step is per pixel).
+pub struct ToSrgb8 {
+    /// The profile's 16-bit transform and its source layout; `None`: taken as sRGB.
+    transform: Option<(std::sync::Arc<Transform16BitExecutor>, Layout)>,
+    pub outcome: ColourOutcome,
+}
+
+impl std::fmt::Debug for ToSrgb8 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToSrgb8")
+            .field("outcome", &self.outcome)
+            .finish_non_exhaustive()
     }
-    let rgb = RgbImage::from_raw(w, h, out.into_iter().map(to8).collect()).expect("sizes match");
-    (rgb, ColourOutcome::Converted(name))
+}
+
+impl ToSrgb8 {
+    pub fn new(icc: Option<&[u8]>) -> Self {
+        let taken_as_srgb = |outcome| Self {
+            transform: None,
+            outcome,
+        };
+        let Some(icc) = icc else {
+            return taken_as_srgb(ColourOutcome::AssumedSrgb);
+        };
+        let profile = match ColorProfile::new_from_slice(icc) {
+            Ok(p) => p,
+            Err(e) => return taken_as_srgb(ColourOutcome::Ignored(format!("unreadable: {e:?}"))),
+        };
+        let layout = match profile.color_space {
+            DataColorSpace::Rgb => Layout::Rgb,
+            DataColorSpace::Gray => Layout::Gray,
+            other => {
+                return taken_as_srgb(ColourOutcome::Ignored(format!(
+                    "{other:?} profiles are not applied yet"
+                )))
+            }
+        };
+        let srgb = ColorProfile::new_srgb();
+        match profile.create_transform_16bit(
+            layout,
+            &srgb,
+            Layout::Rgb,
+            TransformOptions::default(),
+        ) {
+            Ok(t) => Self {
+                transform: Some((t, layout)),
+                outcome: ColourOutcome::Converted(profile_name(&profile)),
+            },
+            Err(e) => taken_as_srgb(ColourOutcome::Ignored(format!(
+                "cannot build the transform: {e:?}"
+            ))),
+        }
+    }
+
+    /// `image` (any size: a whole master or a band of its rows) as 8-bit sRGB. If the
+    /// transform fails, the pixels are taken as sRGB and [`Self::outcome`] says so.
+    pub fn convert(&mut self, image: DynamicImage) -> RgbImage {
+        let Some((transform, layout)) = &self.transform else {
+            return flatten8(image);
+        };
+        let (w, h) = (image.width(), image.height());
+        let source: Vec<u16> = match layout {
+            Layout::Gray => flatten16(image).pixels().map(|p| luma16(p.0)).collect(),
+            _ => flatten16(image).into_raw(),
+        };
+        let mut out = vec![0u16; (w as usize) * (h as usize) * 3];
+        if let Err(e) = transform.transform(&source, &mut out) {
+            // The source pixels are gone into `source`; rebuild them 8-bit for the fallback.
+            let fallback = match layout {
+                Layout::Gray => RgbImage::from_fn(w, h, |x, y| {
+                    let v = to8(source[(y as usize) * (w as usize) + x as usize]);
+                    Rgb([v, v, v])
+                }),
+                _ => RgbImage::from_raw(w, h, source.iter().map(|&v| to8(v)).collect())
+                    .expect("sizes match"),
+            };
+            self.outcome = ColourOutcome::Ignored(format!("transform failed: {e:?}"));
+            self.transform = None;
+            return fallback;
+        }
+        RgbImage::from_raw(w, h, out.into_iter().map(to8).collect()).expect("sizes match")
+    }
 }
 
 /// Full-range BT.601 YCbCr (JFIF, as JPEG streams hold it) to RGB.

@@ -67,8 +67,14 @@ pub fn write_webp(
             "WebP {name}: {w}×{h} exceeds WebP's {WEBP_MAX_EDGE} px limit; lower the profile's sizes or turn webp off"
         )));
     }
+    let mut config = webp::WebPConfig::new().map_err(|()| {
+        PipelineError::Encode(format!("WebP {name}: libwebp's version does not match"))
+    })?;
+    config.quality = f32::from(quality.clamp(1, 100));
+    // Analysis and filtering on a second thread; the bytes are the same as on one.
+    config.thread_level = 1;
     let encoded = webp::Encoder::from_rgb(image.as_raw(), w, h)
-        .encode_simple(false, f32::from(quality.clamp(1, 100)))
+        .encode_advanced(&config)
         .map_err(|e| PipelineError::Encode(format!("WebP {name}: {e:?}")))?;
     match xmp {
         Some(xmp) => write_file(out_dir, name, &webp_with_xmp(&encoded, w, h, xmp))?,

@@ -22,137 +22,137 @@ use serde_json::json;
 use super::encode::{write_jpeg, Jpeg};
 use super::PipelineError;
 
-/// Writes the pyramid of `image` below `out_dir/iiif`; `id` is the image's IIIF base URI,
-/// `rights` the URI of its rights statement (`info.json`'s `rights`). Tiles carry no metadata:
-/// thousands of them would each repeat it. Also hands back the smallest level below full size
-/// that is still at least `keep` (width, height), so that smaller copies can be made from it
-/// (`None`: only the full image is that large).
-pub fn write(
-    image: &RgbImage,
-    out_dir: &Path,
-    id: &str,
-    rights: Option<&str>,
-    p: &IiifProfile,
-    keep: (u32, u32),
-) -> Result<(Vec<ExecOutput>, Option<RgbImage>), PipelineError> {
-    // Tiles are small and fetched many at a time: baseline JPEG.
-    let jpeg = Jpeg {
-        quality: p.quality,
-        progressive: false,
-        xmp: None,
-    };
-    let encode =
-        |image: &RgbImage, out_dir: &Path, name: &str| write_jpeg(image, out_dir, name, jpeg);
-    let (width, height) = image.dimensions();
-    let tile = p.tile_size.max(64);
-    let mut outputs = Vec::new();
-    let mut scale_factors = Vec::new();
-    let mut sizes = Vec::new();
-    // The full-resolution level is the decoded image itself, not a copy.
-    let mut level = std::borrow::Cow::Borrowed(image);
-    // Set once a level's successor is smaller than `keep`: that level (`None` if it is the
-    // full image, which the caller already holds).
-    let mut kept: Option<Option<RgbImage>> = None;
-    let large_enough = |(w, h): (u32, u32)| w >= keep.0 && h >= keep.1;
-    let mut factor = 1u32;
-    loop {
-        let (lw, lh) = level.dimensions();
-        scale_factors.push(factor);
-        let region = tile * factor;
-        let origins: Vec<(u32, u32)> = (0..height)
-            .step_by(region as usize)
-            .flat_map(|ty| (0..width).step_by(region as usize).map(move |tx| (tx, ty)))
-            .collect();
-        // Tiles are independent: encode them on every core, keeping their order.
-        let tiles: Vec<ExecOutput> = origins
-            .par_iter()
-            .map(|&(tx, ty)| {
-                let (rw, rh) = (region.min(width - tx), region.min(height - ty));
-                let (x, y) = (tx / factor, ty / factor);
-                let (sw, sh) = ((lw - x).min(tile), (lh - y).min(tile));
-                let crop = crop(level.as_ref(), x, y, sw, sh);
-                let name = format!("iiif/{tx},{ty},{rw},{rh}/{sw},{sh}/0/default.jpg");
-                encode(&crop, out_dir, &name)
-            })
-            .collect::<Result<_, _>>()?;
-        outputs.extend(tiles);
-        if lw.max(lh) <= p.max_full_size {
-            let name = format!("iiif/full/{lw},{lh}/0/default.jpg");
-            outputs.push(encode(&level, out_dir, &name)?);
-            sizes.push(json!({ "width": lw, "height": lh }));
-        }
-        if lw <= tile && lh <= tile {
-            break;
-        }
-        let (nw, nh) = (lw.div_ceil(2), lh.div_ceil(2));
-        // Each level is the mean of 2×2 pixels of the one above, as image servers and
-        // `vips dzsave` make pyramids (sharper filters cost several times more over 100 MP).
-        let next = std::borrow::Cow::Owned(super::image::resize_with(
-            &level,
-            nw,
-            nh,
-            fast_image_resize::FilterType::Box,
-        )?);
-        let previous = std::mem::replace(&mut level, next);
-        if kept.is_none() && !large_enough((nw, nh)) {
-            kept = Some(match previous {
-                std::borrow::Cow::Owned(smaller) => Some(smaller),
-                std::borrow::Cow::Borrowed(_) => None,
-            });
-        }
-        factor *= 2;
-    }
-    let kept = match kept {
-        Some(kept) => kept,
-        // Every level is large enough: the last (smallest) one.
-        None => match level {
-            std::borrow::Cow::Owned(smallest) if large_enough(smallest.dimensions()) => {
-                Some(smallest)
-            }
-            _ => None,
-        },
-    };
-    sizes.reverse();
-    let mut info = json!({
-        "@context": "http://iiif.io/api/image/3/context.json",
-        "id": id,
-        "type": "ImageService3",
-        "protocol": "http://iiif.io/api/image",
-        "profile": "level0",
-        "width": width,
-        "height": height,
-        "sizes": sizes,
-        "tiles": [{ "width": tile, "height": tile, "scaleFactors": scale_factors }],
-    });
-    if let Some(uri) = rights.filter(|u| u.starts_with("http://") || u.starts_with("https://")) {
-        info["rights"] = uri.into();
-    }
-    let path = out_dir.join("iiif/info.json");
-    std::fs::write(
-        &path,
-        serde_json::to_vec_pretty(&info).expect("info.json serializes"),
-    )
-    .map_err(|source| PipelineError::Output { path, source })?;
-    outputs.push(ExecOutput {
-        name: OutputName::parse("iiif/info.json").expect("fixed output names are valid"),
-        media_type: "application/ld+json".into(),
-        width: Some(width),
-        height: Some(height),
-        duration_seconds: None,
-    });
-    Ok((outputs, kept))
+/// Writes the files of one master's pyramid below `out_dir/iiif`, as the levels' rows arrive
+/// ([`super::pyramid::Pyramid`]). Tiles carry no metadata: thousands of them would each repeat
+/// it.
+#[derive(Debug)]
+pub struct Tiles<'a> {
+    out_dir: &'a Path,
+    profile: &'a IiifProfile,
+    /// The master's size.
+    width: u32,
+    height: u32,
 }
 
-/// The `w`×`h` region of `image` at (`x`, `y`), copied row by row (the `image` crate's
-/// sub-image copy goes pixel by pixel, a tenth of the pyramid's time on a 100 MP master).
-fn crop(image: &RgbImage, x: u32, y: u32, w: u32, h: u32) -> RgbImage {
-    let stride = image.width() as usize * 3;
-    let (x, w) = (x as usize * 3, w as usize * 3);
-    let raw = image.as_raw();
-    let mut pixels = Vec::with_capacity(w * h as usize);
-    for row in y as usize..(y + h) as usize {
-        let start = row * stride + x;
-        pixels.extend_from_slice(&raw[start..start + w]);
+impl<'a> Tiles<'a> {
+    pub fn new(out_dir: &'a Path, profile: &'a IiifProfile, (width, height): (u32, u32)) -> Self {
+        Self {
+            out_dir,
+            profile,
+            width,
+            height,
+        }
     }
-    RgbImage::from_raw(w as u32 / 3, h, pixels).expect("the region lies inside the image")
+
+    /// The tiles' width and height.
+    pub fn tile(&self) -> u32 {
+        self.profile.tile_size.max(64)
+    }
+
+    /// Whether a level of `w`×`h` is also written whole (listed in `sizes`).
+    pub fn is_full_size(&self, w: u32, h: u32) -> bool {
+        w.max(h) <= self.profile.max_full_size
+    }
+
+    fn encode(&self, image: &RgbImage, name: &str) -> Result<ExecOutput, PipelineError> {
+        // Tiles are small and fetched many at a time: baseline JPEG.
+        let jpeg = Jpeg {
+            quality: self.profile.quality,
+            progressive: false,
+            xmp: None,
+        };
+        write_jpeg(image, self.out_dir, name, jpeg)
+    }
+
+    /// Writes the row of tiles at `y` of the level of scale factor `factor`, `w`×`h` pixels:
+    /// `strip` holds its rows (8-bit RGB).
+    pub fn strip(
+        &self,
+        factor: u32,
+        (w, h): (u32, u32),
+        y: u32,
+        strip: &[u8],
+    ) -> Result<Vec<ExecOutput>, PipelineError> {
+        let tile = self.tile();
+        let rows = (strip.len() / (w as usize * 3)) as u32;
+        let (ty, sh) = (y * factor, rows.min(h - y));
+        let rh = (tile * factor).min(self.height - ty);
+        // Tiles are independent: encode them on every core, keeping their order.
+        (0..w)
+            .step_by(tile as usize)
+            .collect::<Vec<_>>()
+            .par_iter()
+            .map(|&x| {
+                let tx = x * factor;
+                let rw = (tile * factor).min(self.width - tx);
+                let sw = (w - x).min(tile);
+                let crop = crop(strip, w, x, sw, sh);
+                let name = format!("iiif/{tx},{ty},{rw},{rh}/{sw},{sh}/0/default.jpg");
+                self.encode(&crop, &name)
+            })
+            .collect()
+    }
+
+    /// Writes a whole level (one of `info.json`'s `sizes`).
+    pub fn full(&self, level: &RgbImage) -> Result<ExecOutput, PipelineError> {
+        let (w, h) = level.dimensions();
+        self.encode(level, &format!("iiif/full/{w},{h}/0/default.jpg"))
+    }
+
+    /// Writes `info.json` for the `levels` (scale factor, width, height; largest first); `id`
+    /// is the image's IIIF base URI, `rights` the URI of its rights statement.
+    pub fn info(
+        &self,
+        levels: &[(u32, u32, u32)],
+        id: &str,
+        rights: Option<&str>,
+    ) -> Result<ExecOutput, PipelineError> {
+        let scale_factors: Vec<u32> = levels.iter().map(|l| l.0).collect();
+        let sizes: Vec<_> = (levels.iter().rev())
+            .filter(|&&(_, w, h)| self.is_full_size(w, h))
+            .map(|&(_, w, h)| json!({ "width": w, "height": h }))
+            .collect();
+        let (width, height, tile) = (self.width, self.height, self.tile());
+        let mut info = json!({
+            "@context": "http://iiif.io/api/image/3/context.json",
+            "id": id,
+            "type": "ImageService3",
+            "protocol": "http://iiif.io/api/image",
+            "profile": "level0",
+            "width": width,
+            "height": height,
+            "sizes": sizes,
+            "tiles": [{ "width": tile, "height": tile, "scaleFactors": scale_factors }],
+        });
+        if let Some(uri) = rights.filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        {
+            info["rights"] = uri.into();
+        }
+        let path = self.out_dir.join("iiif/info.json");
+        std::fs::write(
+            &path,
+            serde_json::to_vec_pretty(&info).expect("info.json serializes"),
+        )
+        .map_err(|source| PipelineError::Output { path, source })?;
+        Ok(ExecOutput {
+            name: OutputName::parse("iiif/info.json").expect("fixed output names are valid"),
+            media_type: "application/ld+json".into(),
+            width: Some(width),
+            height: Some(height),
+            duration_seconds: None,
+        })
+    }
+}
+
+/// The `w`×`h` region at column `x` of the first `h` rows of `rows` (8-bit RGB rows of
+/// `width` pixels), copied row by row.
+fn crop(rows: &[u8], width: u32, x: u32, w: u32, h: u32) -> RgbImage {
+    let stride = width as usize * 3;
+    let (x, w) = (x as usize * 3, w as usize * 3);
+    let mut pixels = Vec::with_capacity(w * h as usize);
+    for row in 0..h as usize {
+        let start = row * stride + x;
+        pixels.extend_from_slice(&rows[start..start + w]);
+    }
+    RgbImage::from_raw(w as u32 / 3, h, pixels).expect("the region lies inside the rows")
 }

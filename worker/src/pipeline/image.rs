@@ -13,7 +13,11 @@ use caravan_proto::{ImageProfile, Profile};
 use fast_image_resize as fr;
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
 
+use super::colour::ToSrgb8;
 use super::encode::{write_jpeg, write_webp, Jpeg};
+use super::iiif::Tiles;
+use super::pyramid::Pyramid;
+use super::tiff_bands::Bands;
 
 /// A decoded master: upright 8-bit sRGB pixels, and what the receipt says of the master.
 type Decoded = (RgbImage, BTreeMap<String, serde_json::Value>);
@@ -29,14 +33,41 @@ pub fn run(
     let (input, out_dir, profile) = (&request.input, &request.out_dir, &request.profile);
     let p = &profile.image;
     let watermark = Watermark::prepare(&p.watermark)?;
-    let (decoded, mut master_info) = decode(input, profile)?;
-    progress(40.0);
+    let master = open(input, profile)?;
+    let (w, h) = master.dimensions();
     let xmp = super::xmp::packet(&request.metadata);
-    // With IIIF, the pyramid is made first and hands back its smallest level still at least as
-    // large as every access copy: they are resampled from it instead of from the full master.
+    let tiles = p.iiif.enabled.then(|| Tiles::new(out_dir, &p.iiif, (w, h)));
+    // The pyramid (tiled with IIIF) hands back its smallest level still at least as large as
+    // every access copy: they are resampled from it instead of from the full master.
+    let keep = largest_copy(w, h, p);
     let mut outputs = Vec::new();
-    let mut smaller = None;
-    if p.iiif.enabled {
+    let mut levels = Vec::new();
+    let (source, mut master_info) = match master {
+        Master::Whole((decoded, info)) if tiles.is_none() => (decoded, info),
+        Master::Whole((decoded, info)) => {
+            progress(40.0);
+            let mut pyramid = Pyramid::new((w, h), keep, tiles.as_ref(), false);
+            levels = pyramid.levels();
+            pyramid.push(decoded.as_raw())?;
+            let (written, kept) = pyramid.finish()?;
+            outputs.extend(written);
+            // The full master is no longer needed once a smaller level stands in for it.
+            (kept.unwrap_or(decoded), info)
+        }
+        Master::Bands(read) => {
+            let (bands, header) = *read;
+            let mut pyramid = Pyramid::new((w, h), keep, tiles.as_ref(), true);
+            levels = pyramid.levels();
+            let info = stream_tiff(bands, &header, &mut pyramid, progress)?;
+            let (written, kept) = pyramid.finish()?;
+            outputs.extend(written);
+            (
+                kept.expect("a pyramid holding its full level keeps one"),
+                info,
+            )
+        }
+    };
+    if let Some(tiles) = &tiles {
         let asset = request
             .asset_id
             .as_ref()
@@ -47,24 +78,11 @@ pub fn run(
             profile.name
         );
         let rights = request.metadata.rights_uri.as_deref();
-        let (w, h) = decoded.dimensions();
-        let largest = largest_copy(w, h, p);
-        let (tiles, level) = super::iiif::write(&decoded, out_dir, &id, rights, &p.iiif, largest)?;
-        outputs.extend(tiles);
-        smaller = level;
-        progress(70.0);
+        outputs.push(tiles.info(&levels, &id, rights)?);
     }
-    let master = decoded.dimensions();
-    // The full master is no longer needed once a smaller level stands in for it.
-    let source = match smaller {
-        Some(level) => {
-            drop(decoded);
-            level
-        }
-        None => decoded,
-    };
+    progress(70.0);
     outputs.extend(access_copies(
-        master,
+        (w, h),
         &source,
         p,
         watermark.as_ref(),
@@ -72,8 +90,8 @@ pub fn run(
         out_dir,
     )?);
     progress(100.0);
-    master_info.insert("width_displayed".into(), master.0.into());
-    master_info.insert("height_displayed".into(), master.1.into());
+    master_info.insert("width_displayed".into(), w.into());
+    master_info.insert("height_displayed".into(), h.into());
     if let Some(mark) = &watermark {
         master_info.insert("watermark".into(), mark.described.clone());
     }
@@ -82,6 +100,101 @@ pub fn run(
         tools: crate::tools::image_tools(),
         master_info,
     })
+}
+
+/// A master ready to be made into derivatives.
+enum Master {
+    /// Decoded whole, upright.
+    Whole(Decoded),
+    /// A TIFF read band by band as the pyramid takes it ([`stream_tiff`]).
+    Bands(Box<(Bands, super::tiff_variants::Header)>),
+}
+
+impl Master {
+    /// The upright master's width and height.
+    fn dimensions(&self) -> (u32, u32) {
+        match self {
+            Master::Whole((image, _)) => image.dimensions(),
+            Master::Bands(read) => (read.1.width, read.1.height),
+        }
+    }
+}
+
+/// Reads `bands` into `pyramid`: one thread per core decodes bands and converts them to sRGB
+/// (each reading every other band, on its own file and decoder) while this one halves and
+/// tiles them, in order. Says what the receipt says of the master.
+fn stream_tiff(
+    bands: Bands,
+    header: &super::tiff_variants::Header,
+    pyramid: &mut Pyramid<'_>,
+    progress: &mut dyn FnMut(f32),
+) -> Result<BTreeMap<String, serde_json::Value>, PipelineError> {
+    type Band = Result<RgbImage, PipelineError>;
+    let icc = header.icc.as_deref();
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    let readers = bands.split(cores)?;
+    let (color, colour) = std::thread::scope(|scope| {
+        let mut receivers = Vec::new();
+        let mut threads = Vec::new();
+        for mut bands in readers {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Band>(1);
+            receivers.push(rx);
+            threads.push(scope.spawn(move || {
+                let mut convert = ToSrgb8::new(icc);
+                let mut color = None;
+                loop {
+                    let band = match bands.next_band() {
+                        Ok(Some(band)) => band,
+                        Ok(None) => break,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            break;
+                        }
+                    };
+                    color.get_or_insert(band.color());
+                    // The receiver is gone when the pyramid failed: stop reading.
+                    if tx.send(Ok(convert.convert(band))).is_err() {
+                        break;
+                    }
+                }
+                (color, convert.outcome)
+            }));
+        }
+        let mut done = 0u64;
+        // Band k comes from reader k mod n; the first reader to have none left marks the end.
+        for rx in receivers.iter().cycle() {
+            let Ok(band) = rx.recv() else { break };
+            let band = band?;
+            pyramid.push(band.as_raw())?;
+            done += u64::from(band.height());
+            progress(5.0 + 65.0 * done as f32 / header.height.max(1) as f32);
+        }
+        drop(receivers);
+        let mut results = threads
+            .into_iter()
+            .map(|t| t.join().expect("band readers do not panic"));
+        let (color, mut colour) = results.next().expect("one reader at least");
+        // A transform that failed on any band is reported.
+        for (_, other) in results {
+            if matches!(other, super::colour::ColourOutcome::Ignored(_)) {
+                colour = other;
+            }
+        }
+        Ok::<_, PipelineError>((color, colour))
+    })?;
+    let color = color.map_or_else(|| "unknown".to_owned(), |c| format!("{c:?}"));
+    let mut info = describe(
+        "tiff",
+        (header.width, header.height),
+        color,
+        image::metadata::Orientation::NoTransforms,
+        &colour,
+    );
+    if header.planar.is_some() {
+        info.insert("planar".to_owned(), "separate planes".into());
+    }
+    info.insert("read".to_owned(), "band by band".into());
+    Ok(info)
 }
 
 /// The width and height of the largest access copy or thumbnail of a `w`×`h` master.
@@ -165,25 +278,61 @@ fn access_copies(
     Ok(outputs)
 }
 
-/// Decodes to 8-bit RGB with EXIF orientation applied; alpha is composited on white.
-fn decode(input: &Path, profile: &Profile) -> Result<Decoded, PipelineError> {
+/// Opens the master: a TIFF of a kind read band by band ([`super::tiff_bands`]) is left to be
+/// read so; every other master is decoded whole to 8-bit sRGB with its orientation applied
+/// (alpha composited on white).
+fn open(input: &Path, profile: &Profile) -> Result<Master, PipelineError> {
+    let head = read_head(input)?;
+    if super::jp2::is_jpeg2000(&head) {
+        return decode_jpeg2000(input, profile).map(Master::Whole);
+    }
+    let tiff = [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"];
+    if !tiff.iter().any(|m| head.starts_with(*m)) {
+        return decode(input, None, profile).map(Master::Whole);
+    }
+    let Some(header) = super::tiff_variants::read_header(input)? else {
+        // The `image` crate says what is wrong with it.
+        return decode(input, None, profile).map(Master::Whole);
+    };
+    // Turning by the `Orientation` tag needs every row at once.
+    if header.orientation.is_none_or(|o| o == 1) {
+        if let Some(bands) = Bands::open(input, &header)? {
+            check_dimensions("tiff", header.width, header.height, profile)?;
+            let needed = streaming_bytes(&bands, &header, profile);
+            check_memory(header.width, header.height, needed, profile)?;
+            return Ok(Master::Bands(Box::new((bands, header))));
+        }
+    }
+    if header.planar.is_some() {
+        return decode_planar_tiff(input, &header, profile).map(Master::Whole);
+    }
+    decode(input, Some(header), profile).map(Master::Whole)
+}
+
+/// Memory a band-by-band read takes at most: bands in flight (decoded, widened for the colour
+/// transform, converted, queued), a row of tiles per level, and the kept level.
+fn streaming_bytes(bands: &Bands, header: &super::tiff_variants::Header, profile: &Profile) -> u64 {
+    let band_pixels = u64::from(header.width) * u64::from(bands.band_height());
+    let in_flight = bands.band_bytes() * 2 + band_pixels * (12 + 3 * 4);
+    let tile = u64::from(profile.image.iiif.tile_size.max(64));
+    let tile_rows = u64::from(header.width) * tile * 3 * 2;
+    let (kw, kh) = largest_copy(header.width, header.height, &profile.image);
+    let kept = u64::from(kw) * u64::from(kh) * 3 * 4;
+    in_flight + tile_rows + kept
+}
+
+/// Decodes to 8-bit RGB with EXIF orientation applied; alpha is composited on white. `tiff`:
+/// the header of a TIFF master, read before.
+fn decode(
+    input: &Path,
+    tiff: Option<super::tiff_variants::Header>,
+    profile: &Profile,
+) -> Result<Decoded, PipelineError> {
     let undecodable = |format: &str, e: &dyn std::fmt::Display| PipelineError::Undecodable {
         format: format.to_owned(),
         detail: e.to_string(),
     };
-    let head = read_head(input)?;
-    if super::jp2::is_jpeg2000(&head) {
-        return decode_jpeg2000(input, profile);
-    }
-    let tiff = [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"];
-    let is_tiff = tiff.iter().any(|m| head.starts_with(*m));
-    let tiff = match is_tiff {
-        true => super::tiff_variants::read_header(input)?,
-        false => None,
-    };
-    if let Some(header) = tiff.as_ref().filter(|h| h.planar.is_some()) {
-        return decode_planar_tiff(input, header, profile);
-    }
+    let is_tiff = tiff.is_some();
     let reader = ImageReader::open(input)
         .map_err(|e| PipelineError::Undecodable {
             format: "image".into(),
@@ -210,7 +359,6 @@ fn decode(input: &Path, profile: &Profile) -> Result<Decoded, PipelineError> {
     let color = decoder.color_type();
     let icc = match &tiff {
         Some(header) => header.icc.clone(),
-        None if is_tiff => None,
         None => decoder.icc_profile().ok().flatten(),
     };
     check_size(
@@ -326,6 +474,25 @@ fn check_size(
     icc: bool,
     profile: &Profile,
 ) -> Result<(), PipelineError> {
+    check_dimensions(format, width, height, profile)?;
+    // With a profile, the transform also holds 16-bit RGB source and destination buffers.
+    let working = if icc { 3 + 12 } else { 3 };
+    let pixels = u64::from(width) * u64::from(height);
+    check_memory(
+        width,
+        height,
+        pixels.saturating_mul(bytes_per_pixel + working),
+        profile,
+    )
+}
+
+/// Refuses a `width`×`height` image over the profile's limits on size.
+fn check_dimensions(
+    format: &str,
+    width: u32,
+    height: u32,
+    profile: &Profile,
+) -> Result<(), PipelineError> {
     let limits = &profile.limits;
     let pixels = u64::from(width) * u64::from(height);
     if width == 0 || height == 0 {
@@ -340,9 +507,18 @@ fn check_size(
             limits.max_dimension, limits.max_pixels
         )));
     }
-    // With a profile, the transform also holds 16-bit RGB source and destination buffers.
-    let working = if icc { 3 + 12 } else { 3 };
-    let needed = pixels.saturating_mul(bytes_per_pixel + working);
+    Ok(())
+}
+
+/// Refuses to make derivatives of a `width`×`height` image whose making needs `needed` bytes,
+/// more than the worker's memory cap allows (with a fifth of it to spare).
+fn check_memory(
+    width: u32,
+    height: u32,
+    needed: u64,
+    profile: &Profile,
+) -> Result<(), PipelineError> {
+    let limits = &profile.limits;
     let budget = limits.memory_mib.saturating_mul(1 << 20) / 10 * 8;
     if limits.memory_mib > 0 && needed > budget {
         return Err(PipelineError::LimitsExceeded(format!(
@@ -371,8 +547,14 @@ fn decode_planar_tiff(
         header.icc.is_some(),
         profile,
     )?;
-    let image = super::tiff_variants::decode(input, header)?;
-    let (rgb, mut info) = finish_tiff(image, header);
+    let bands = Bands::open(input, header)?.ok_or_else(|| PipelineError::Undecodable {
+        format: "tiff".into(),
+        detail: header
+            .damage
+            .clone()
+            .unwrap_or_else(|| "unreadable planes".into()),
+    })?;
+    let (rgb, mut info) = finish_tiff(bands.decode_whole()?, header);
     info.insert("planar".to_owned(), "separate planes".into());
     Ok((rgb, info))
 }

@@ -2,8 +2,8 @@
 //!
 //! - stored plane by plane (`PlanarConfiguration` = 2: all the red samples, then all the green,
 //!   then all the blue), tiled or in strips — scanners and some archive workflows write them; the
-//!   `image` crate does not assemble them (it panics on the tiled ones), so each chunk (one plane
-//!   of one tile or strip) is read and interleaved here ([`decode`]);
+//!   `image` crate does not assemble them (it panics on the tiled ones); [`super::tiff_bands`]
+//!   reads and interleaves each chunk (one plane of one tile or strip);
 //! - JPEG-compressed YCbCr (what older digitization systems and DAM exports write): the `tiff`
 //!   crate decodes the JPEG streams but hands back YCbCr, converted to RGB here
 //!   ([`decode_ycbcr`]);
@@ -49,7 +49,7 @@ pub struct Header {
 }
 
 /// The header of `input`'s first image; `None` if the `tiff` crate cannot open it (the `image`
-/// crate then reports what is wrong). A planar TIFF in a colour type or depth [`decode`] does
+/// crate then reports what is wrong). A planar TIFF in a colour type or depth [`super::tiff_bands`] does
 /// not assemble is unsupported.
 pub fn read_header(input: &Path) -> Result<Option<Header>, PipelineError> {
     let file = std::fs::File::open(input).map_err(bad)?;
@@ -87,7 +87,7 @@ pub fn read_header(input: &Path) -> Result<Option<Header>, PipelineError> {
     }))
 }
 
-/// Samples per pixel and bits per sample of a planar TIFF [`decode`] assembles.
+/// Samples per pixel and bits per sample of a planar TIFF [`super::tiff_bands`] assembles.
 fn planar_layout(color: ColorType) -> Result<(u16, u8), PipelineError> {
     let (samples, bits) = match color {
         ColorType::Gray(b) => (1, b),
@@ -162,65 +162,4 @@ fn icc_of<R: Read + Seek>(decoder: &mut Decoder<R>) -> Result<Option<Vec<u8>>, P
         Some(value) => value.into_u8_vec().map(Some).map_err(bad),
         None => Ok(None),
     }
-}
-
-/// Decodes the planar TIFF `input` ([`Header::planar`]) to interleaved samples; alpha is kept
-/// for the colour conversion to composite.
-pub fn decode(input: &Path, header: &Header) -> Result<DynamicImage, PipelineError> {
-    let file = std::fs::File::open(input).map_err(bad)?;
-    let mut decoder = Decoder::new(BufReader::new(file)).map_err(bad)?;
-    let (width, height) = (header.width as usize, header.height as usize);
-    let (samples, bits) = header.planar.expect("a planar TIFF");
-    let samples = usize::from(samples);
-    let (chunk_w, chunk_h) = decoder.chunk_dimensions();
-    let (chunk_w, chunk_h) = (chunk_w.max(1) as usize, chunk_h.max(1) as usize);
-    let across = width.div_ceil(chunk_w);
-    let down = height.div_ceil(chunk_h);
-    let per_plane = across * down;
-    let mut out = vec![0u16; width * height * samples];
-    for plane in 0..samples {
-        for chunk in 0..per_plane {
-            let index = u32::try_from(plane * per_plane + chunk).map_err(bad)?;
-            let (dw, dh) = decoder.chunk_data_dimensions(index);
-            let (dw, dh) = (dw as usize, dh as usize);
-            let data: Vec<u16> = match decoder.read_chunk(index).map_err(bad)? {
-                DecodingResult::U8(v) => v.into_iter().map(u16::from).collect(),
-                DecodingResult::U16(v) => v,
-                _ => return Err(PipelineError::Unsupported("planar TIFF sample type".into())),
-            };
-            if data.len() < dw * dh {
-                return Err(bad(format!(
-                    "chunk {index} holds {} samples of {}",
-                    data.len(),
-                    dw * dh
-                )));
-            }
-            let (x0, y0) = ((chunk % across) * chunk_w, (chunk / across) * chunk_h);
-            // Rows of equal length (edge tiles may or may not be padded to the tile width).
-            let stride = (data.len() / dh.max(1)).max(dw);
-            for y in 0..dh.min(height.saturating_sub(y0)) {
-                for x in 0..dw.min(width.saturating_sub(x0)) {
-                    out[((y0 + y) * width + x0 + x) * samples + plane] = data[y * stride + x];
-                }
-            }
-        }
-    }
-    let (w, h) = (header.width, header.height);
-    let short = || bad("short picture buffer");
-    Ok(if bits == 8 {
-        let bytes: Vec<u8> = out.into_iter().map(|v| v as u8).collect();
-        match samples {
-            1 => DynamicImage::ImageLuma8(ImageBuffer::from_raw(w, h, bytes).ok_or_else(short)?),
-            2 => DynamicImage::ImageLumaA8(ImageBuffer::from_raw(w, h, bytes).ok_or_else(short)?),
-            3 => DynamicImage::ImageRgb8(ImageBuffer::from_raw(w, h, bytes).ok_or_else(short)?),
-            _ => DynamicImage::ImageRgba8(ImageBuffer::from_raw(w, h, bytes).ok_or_else(short)?),
-        }
-    } else {
-        match samples {
-            1 => DynamicImage::ImageLuma16(ImageBuffer::from_raw(w, h, out).ok_or_else(short)?),
-            2 => DynamicImage::ImageLumaA16(ImageBuffer::from_raw(w, h, out).ok_or_else(short)?),
-            3 => DynamicImage::ImageRgb16(ImageBuffer::from_raw(w, h, out).ok_or_else(short)?),
-            _ => DynamicImage::ImageRgba16(ImageBuffer::from_raw(w, h, out).ok_or_else(short)?),
-        }
-    })
 }
