@@ -83,7 +83,7 @@ pub fn run(
     progress(70.0);
     outputs.extend(access_copies(
         (w, h),
-        &source,
+        source,
         p,
         watermark.as_ref(),
         xmp.as_deref(),
@@ -215,7 +215,7 @@ fn largest_copy(w: u32, h: u32, p: &ImageProfile) -> (u32, u32) {
 /// watermark, if any, is drawn on each access copy at its own size).
 fn access_copies(
     master: (u32, u32),
-    decoded: &RgbImage,
+    decoded: RgbImage,
     p: &ImageProfile,
     watermark: Option<&Watermark>,
     xmp: Option<&[u8]>,
@@ -246,17 +246,18 @@ fn access_copies(
 
     let (w, h) = master;
     let mut outputs = Vec::new();
-    let mut source = std::borrow::Cow::Borrowed(decoded);
+    // Each image made replaces (and frees) the larger one it was resampled from.
+    let mut source = decoded;
     for item in all {
         let (tw, th) = fitted_size(w, h, item.long_edge);
         if source.dimensions() != (tw, th) {
-            source = std::borrow::Cow::Owned(resize_to(&source, tw, th)?);
+            source = resize_to(&source, tw, th)?;
         }
         let marked = match watermark.filter(|_| item.access) {
             Some(mark) => Some(mark.apply(&source)?),
             None => None,
         };
-        let image = marked.as_ref().unwrap_or(source.as_ref());
+        let image = marked.as_ref().unwrap_or(&source);
         let jpeg = Jpeg {
             quality: item.quality,
             progressive: p.progressive,

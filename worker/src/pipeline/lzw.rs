@@ -15,6 +15,9 @@ pub enum LzwError {
     BadCode { code: u16, at_byte: usize },
     /// The data ended (or an end code came) before `expected` bytes were decoded.
     Short { decoded: usize, expected: usize },
+    /// LZW as written before TIFF 6.0 (codes least significant bit first), which libtiff
+    /// still reads; it would decode here into wrong pixels, not fail.
+    OldStyle,
 }
 
 impl std::fmt::Display for LzwError {
@@ -26,6 +29,10 @@ impl std::fmt::Display for LzwError {
             LzwError::Short { decoded, expected } => {
                 write!(f, "LZW data decodes to {decoded} bytes of {expected}")
             }
+            LzwError::OldStyle => write!(
+                f,
+                "old-style LZW (before TIFF 6.0) is not supported; rewrite the master with a current TIFF writer (tiffcp -c lzw)"
+            ),
         }
     }
 }
@@ -41,6 +48,11 @@ const SLACK: usize = 16;
 /// Decodes `input` into `expected` bytes (a chunk's exact size); more data than that is
 /// ignored, as libtiff does.
 pub fn decode(input: &[u8], expected: usize) -> Result<Vec<u8>, LzwError> {
+    // A current stream opens with a clear code, most significant bit first (0x80); an old-style
+    // one with a clear code least significant bit first (00 01), as libtiff tells them apart.
+    if input.len() >= 2 && input[0] == 0 && input[1] & 1 == 1 {
+        return Err(LzwError::OldStyle);
+    }
     let mut out = vec![0u8; expected + SLACK];
     // Where each code's string starts in `out`, and its length (literals are not stored).
     let mut table = vec![(0u32, 0u32); MAX_CODES];
@@ -259,6 +271,11 @@ mod tests {
     fn damaged_data_is_an_error_never_a_panic() {
         let data: Vec<u8> = (0..50_000u32).map(|k| (k * k / 97) as u8).collect();
         let good = encode(&data);
+        // Clear (256) then 0, 1, 2 least significant bit first, as TIFF 5 writers wrote LZW.
+        assert_eq!(
+            decode(&[0x00, 0x01, 0x04, 0x10], 3),
+            Err(LzwError::OldStyle)
+        );
         assert!(matches!(
             decode(&good[..good.len() / 2], data.len()),
             Err(LzwError::Short { .. })

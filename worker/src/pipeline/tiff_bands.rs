@@ -390,8 +390,12 @@ impl LzwChunks {
             .read_exact_at(&mut compressed, offset)
             .map_err(|e| bad(format!("chunk {index}: {e}")))?;
         let bytes_per_sample = usize::from(bits / 8);
-        let mut raw = super::lzw::decode(&compressed, row * rows * bytes_per_sample)
-            .map_err(|e| bad(format!("chunk {index}: {e}")))?;
+        let mut raw = super::lzw::decode(&compressed, row * rows * bytes_per_sample).map_err(
+            |e| match e {
+                super::lzw::LzwError::OldStyle => PipelineError::Unsupported(format!("tiff ({e})")),
+                e => bad(format!("chunk {index}: {e}")),
+            },
+        )?;
         if bits == 8 {
             if self.differenced {
                 undo_differencing(&mut raw, row, step);
