@@ -570,14 +570,7 @@ fn embedded_icc_profiles_are_converted_to_srgb() {
     drop(file);
 
     let (access, _, made) = access_of(&master);
-    assert!(
-        made.master_info["colour"]
-            .as_str()
-            .unwrap()
-            .starts_with("converted"),
-        "{:?}",
-        made.master_info
-    );
+    assert_converted(&made);
     // Independent reference: decode the sRGB curve (shared by P3), apply the P3→sRGB matrix,
     // encode again.
     let lin = |v: u8| {
@@ -622,15 +615,14 @@ fn embedded_icc_profiles_are_converted_to_srgb() {
     write_display_p3(image::codecs::tiff::TiffEncoder::new(&mut file), &pixels);
     drop(file);
     let (from_tiff, _, made) = access_of(&tiff);
-    assert!(
-        made.master_info["colour"]
-            .as_str()
-            .unwrap()
-            .starts_with("converted"),
-        "{:?}",
-        made.master_info
-    );
+    assert_converted(&made);
     assert_eq!(from_tiff.get_pixel(32, 32), access.get_pixel(32, 32));
+}
+
+/// The receipt says the master's embedded profile was converted to sRGB.
+fn assert_converted(made: &crate::pipeline::PipelineOutput) {
+    let colour = made.master_info["colour"].as_str().unwrap();
+    assert!(colour.starts_with("converted"), "{:?}", made.master_info);
 }
 
 pub(crate) fn image_request(
@@ -713,7 +705,7 @@ fn iiif_tiles_of_a_tiff_read_band_by_band_stitch_back_too() {
     for (name, from, args) in variants {
         let made = dir.path().join(name);
         let mut all = args.to_vec();
-        all.extend([p(from), p(&made)]);
+        all.extend([as_arg(from), as_arg(&made)]);
         libtiff("tiffcp", &all);
         masters.push(made);
     }
@@ -801,7 +793,8 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-fn p(path: &std::path::Path) -> &str {
+/// `path` as a command-line argument.
+fn as_arg(path: &std::path::Path) -> &str {
     path.to_str().unwrap()
 }
 
@@ -1551,7 +1544,6 @@ fn libtiff(tool: &str, args: &[&str]) {
 fn tiff_variants_the_image_crate_cannot_read_make_the_same_derivatives() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name);
-    let text = |p: &std::path::Path| p.to_string_lossy().into_owned();
     // A picture with smooth gradients and hard edges, stored uncompressed.
     let picture = image::RgbImage::from_fn(320, 200, |x, y| {
         let edge = if (x / 40 + y / 40) % 2 == 0 { 60 } else { 0 };
@@ -1579,7 +1571,7 @@ fn tiff_variants_the_image_crate_cannot_read_make_the_same_derivatives() {
     let jpeg = path("jpeg.tif");
     libtiff(
         "tiffcp",
-        &["-c", "jpeg:95", "-r", "16", &text(&plain), &text(&jpeg)],
+        &["-c", "jpeg:95", "-r", "16", as_arg(&plain), as_arg(&jpeg)],
     );
     assert!(decoded_by(&jpeg).starts_with("the tiff crate (JPEG-compressed YCbCr)"));
     let ours = access_jpeg(&jpeg, &path("jpeg"));
@@ -1589,7 +1581,7 @@ fn tiff_variants_the_image_crate_cannot_read_make_the_same_derivatives() {
         "JPEG-in-TIFF differs from its source by {diff:.2}"
     );
     // Its Orientation tag is honoured (6: rotate 90° clockwise to view).
-    libtiff("tiffset", &["-s", "274", "6", &text(&jpeg)]);
+    libtiff("tiffset", &["-s", "274", "6", as_arg(&jpeg)]);
     let turned = access_jpeg(&jpeg, &path("jpeg-turned"));
     assert_eq!(turned.dimensions(), (200, 320));
     let top_left = turned.get_pixel(5, 5).0;
@@ -1598,12 +1590,12 @@ fn tiff_variants_the_image_crate_cannot_read_make_the_same_derivatives() {
 
     // Palette colour, written by the FFmpeg CLI: the same derivative as its colours spelt out.
     let palette = ffmpeg_make(
-        &["-i", &text(&plain), "-pix_fmt", "pal8"],
+        &["-i", as_arg(&plain), "-pix_fmt", "pal8"],
         &path("palette.tif"),
     );
     assert!(decoded_by(&palette).starts_with("FFmpeg's TIFF decoder"));
     let spelt_out = ffmpeg_make(
-        &["-i", &text(&palette), "-pix_fmt", "rgb24"],
+        &["-i", as_arg(&palette), "-pix_fmt", "rgb24"],
         &path("palette.png"),
     );
     let diff = mean_abs_diff(
@@ -1614,11 +1606,11 @@ fn tiff_variants_the_image_crate_cannot_read_make_the_same_derivatives() {
 
     // A bitonal scan, CCITT Group 3: the same pixels as the uncompressed 1-bit TIFF.
     let bitonal = ffmpeg_make(
-        &["-i", &text(&plain), "-pix_fmt", "monob"],
+        &["-i", as_arg(&plain), "-pix_fmt", "monob"],
         &path("bitonal.tif"),
     );
     let fax = path("fax.tif");
-    libtiff("tiffcp", &["-c", "g3", &text(&bitonal), &text(&fax)]);
+    libtiff("tiffcp", &["-c", "g3", as_arg(&bitonal), as_arg(&fax)]);
     assert!(decoded_by(&fax).starts_with("FFmpeg's TIFF decoder"));
     let diff = mean_abs_diff(
         &access_jpeg(&fax, &path("fax")),
@@ -1659,7 +1651,6 @@ fn cmyk_masters_are_converted_through_their_cmyk_profile_as_little_cms_does() {
     let press = "/usr/share/color/icc/ghostscript/default_cmyk.icc";
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name);
-    let text = |p: &std::path::Path| p.to_string_lossy().into_owned();
     let picture = image::RgbImage::from_fn(320, 200, |x, y| {
         let patch = [
             [230, 30, 40],
@@ -1689,8 +1680,8 @@ fn cmyk_masters_are_converted_through_their_cmyk_profile_as_little_cms_does() {
             &format!("-o{press}"),
             "-e",
             "-q95",
-            &text(&path("rgb.jpg")),
-            &text(&cmyk_jpeg),
+            as_arg(&path("rgb.jpg")),
+            as_arg(&cmyk_jpeg),
         ],
     );
     lcms(
@@ -1698,8 +1689,8 @@ fn cmyk_masters_are_converted_through_their_cmyk_profile_as_little_cms_does() {
         &[
             "-t1",
             "-q100",
-            &text(&cmyk_jpeg),
-            &text(&path("reference.jpg")),
+            as_arg(&cmyk_jpeg),
+            as_arg(&path("reference.jpg")),
         ],
     );
     let (access, _, made) = access_of(&cmyk_jpeg);
@@ -1718,13 +1709,13 @@ fn cmyk_masters_are_converted_through_their_cmyk_profile_as_little_cms_does() {
         &[
             &format!("-o{press}"),
             "-e",
-            &text(&path("rgb.tif")),
-            &text(&cmyk_tiff),
+            as_arg(&path("rgb.tif")),
+            as_arg(&cmyk_tiff),
         ],
     );
     lcms(
         "tificc",
-        &["-t1", &text(&cmyk_tiff), &text(&path("reference.tif"))],
+        &["-t1", as_arg(&cmyk_tiff), as_arg(&path("reference.tif"))],
     );
     let (access, _, made) = access_of(&cmyk_tiff);
     let colour = made.master_info["colour"].as_str().unwrap();

@@ -78,11 +78,10 @@ impl<'a> Tiles<'a> {
         let (ty, sh) = (y * factor, rows.min(h - y));
         let rh = (tile * factor).min(self.height - ty);
         // Tiles are independent: encode them on every core, keeping their order.
-        (0..w)
-            .step_by(tile as usize)
-            .collect::<Vec<_>>()
-            .par_iter()
-            .map(|&x| {
+        (0..w.div_ceil(tile))
+            .into_par_iter()
+            .map(|column| {
+                let x = column * tile;
                 let tx = x * factor;
                 let rw = (tile * factor).min(self.width - tx);
                 let sw = (w - x).min(tile);

@@ -104,24 +104,26 @@ impl Bands {
 
     /// `n` readers of the bands, each with its own file and decoder, so that bands decode on
     /// `n` cores at once (LZW and Deflate decoding is most of reading a compressed master):
-    /// reader `k` reads bands `k`, `k + n`, `k + 2n`….
+    /// reader `k` reads bands `k`, `k + n`, `k + 2n`…; the first is this one.
     pub fn split(self, n: usize) -> Result<Vec<Bands>, PipelineError> {
         let n = n.max(1);
         let mut readers = Vec::with_capacity(n);
-        for k in 0..n {
+        for k in 1..n {
             let file = File::open(&self.input).map_err(bad)?;
             readers.push(Bands {
                 input: self.input.clone(),
                 decoder: Decoder::new(BufReader::new(file)).map_err(bad)?,
                 next: self.next + k * self.group,
                 readers: n,
-                lzw: match &self.lzw {
-                    Some(lzw) => Some(lzw.reopen()?),
-                    None => None,
-                },
+                lzw: self
+                    .lzw
+                    .as_ref()
+                    .map(|l| l.reopen(&self.input))
+                    .transpose()?,
                 ..self
             });
         }
+        readers.insert(0, Bands { readers: n, ..self });
         Ok(readers)
     }
 
@@ -313,7 +315,6 @@ impl Placement {
 /// A TIFF's LZW chunks ([`super::lzw`]), read from the file by offset: uncompressed 8- or
 /// 16-bit integer samples, no predictor or horizontal differencing, bits in the usual order.
 struct LzwChunks {
-    input: std::path::PathBuf,
     file: File,
     offsets: std::sync::Arc<[(u64, u64)]>,
     big_endian: bool,
@@ -354,7 +355,6 @@ impl LzwChunks {
             return Ok(None);
         }
         Ok(Some(Self {
-            input: input.to_owned(),
             file: File::open(input).map_err(bad)?,
             offsets: offsets.into_iter().zip(counts).collect(),
             big_endian: decoder.byte_order() == tiff::tags::ByteOrder::BigEndian,
@@ -362,10 +362,10 @@ impl LzwChunks {
         }))
     }
 
-    fn reopen(&self) -> Result<Self, PipelineError> {
+    /// The same chunks read through another handle on `input`.
+    fn reopen(&self, input: &Path) -> Result<Self, PipelineError> {
         Ok(Self {
-            input: self.input.clone(),
-            file: File::open(&self.input).map_err(bad)?,
+            file: File::open(input).map_err(bad)?,
             offsets: self.offsets.clone(),
             big_endian: self.big_endian,
             differenced: self.differenced,
