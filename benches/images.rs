@@ -1,27 +1,29 @@
 //! Image pipeline speed against libvips and ImageMagick, in one run on this machine
 //! (`cargo bench --bench images`; `scripts/bench-images.sh` installs the references first).
 //!
-//! Generates a ~100 MP 16-bit uncompressed TIFF and a ~40 MP 8-bit LZW TIFF, then times, each in
-//! its own process (wall time and peak RSS from `wait4`):
+//! Generates a ~100 MP 16-bit uncompressed TIFF, a ~40 MP 8-bit LZW TIFF and a ~100 MP JPEG
+//! (q92, photographic noise), then times, each in
+//! its own process (wall time and peak RSS from `wait4`), one warm-up and then five runs (median,
+//! min–max; `CARAVAN_BENCH_RUNS`), and counts instructions once under callgrind:
 //! (a) the access set — 2048 px progressive JPEG and WebP, both with a logo watermark (PNG with
 //!     alpha, a quarter of the width, 60 % opacity, bottom right), 256 px thumbnail — made by
-//!     `caravan exec-job` (the worker's pipeline child), by a `vips` command chain and by one
-//!     ImageMagick `convert`;
-//! (b) the static IIIF level-0 pyramid (512 px tiles) by `caravan exec-job` against
+//!     `caravan exec-job` (the worker's pipeline child), by one `pyvips` process (the master read
+//!     once: `benches/references/vips_access.py`) and by one ImageMagick `convert`;
+//! (b) the static IIIF level-0 pyramid (512 px tiles) by `caravan exec-job` against one
 //!     `vips dzsave --layout iiif3`.
 //!
-//! Prints a table with the ratios (ours ÷ reference: below 1 means we are faster or smaller).
-//! Set `CARAVAN_BENCH_SCALE=0.1` for a quick run on small inputs.
+//! Every tool does the same work: read the master once, write the same files. Prints a table
+//! with the ratios of medians (ours ÷ reference: below 1 means we are faster or smaller).
+//! `CARAVAN_BENCH_SCALE=0.1` for small inputs; `CARAVAN_BENCH_CALLGRIND=0` to skip counting.
 
 mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use caravan_proto::{JobKind, Profile};
-use common::{exec_job, fresh, measure, scale, Measured};
+use common::{exec_job, fresh, instructions, ratio, repeat, scale, Series};
 
 fn main() {
     let scale = scale();
@@ -36,6 +38,7 @@ fn main() {
     if let Ok(dir) = std::env::var("CARAVAN_BENCH_GENERATE") {
         make_tiff16(Path::new(&dir), big);
         make_tiff8_lzw(Path::new(&dir), lzw);
+        make_jpeg(Path::new(&dir), big);
         make_logo(Path::new(&dir));
         return;
     }
@@ -55,8 +58,13 @@ fn main() {
             format!("{:.0} MP 8-bit LZW TIFF", mp(lzw)),
             work.path().join(MASTER8_LZW),
         ),
+        (
+            format!("{:.0} MP JPEG q92", mp(big)),
+            work.path().join(MASTER_JPEG),
+        ),
     ];
     let vips = tool("vips");
+    let pyvips = pyvips();
     let convert = ["/usr/bin/convert", "convert"]
         .into_iter()
         .find(|c| {
@@ -67,164 +75,143 @@ fn main() {
         })
         .map(PathBuf::from);
     let magick_policy = permissive_magick_policy(work.path());
+    let logo = work.path().join(LOGO);
 
     let mut rows = Vec::new();
     for (label, input) in &inputs {
         // (a) the access set.
-        let out = fresh(work.path(), "ours-a");
-        let ours = measure(exec_job(
-            JobKind::Image,
-            input,
-            &out,
-            access_profile(&work.path().join(LOGO)),
-        ));
-        rows.push(Row::new(label, "access set", "caravan", ours, None));
+        let out = work.path().join("ours-a");
+        let clear = || drop(fresh(work.path(), "ours-a"));
+        let ours_a = || vec![exec_job(JobKind::Image, input, &out, access_profile(&logo))];
+        let ours = measured(ours_a, clear);
+        rows.push(Row::new(label, "access set", "caravan", &ours, None));
         let access = image::image_dimensions(out.join("access.jpg")).expect("our access copy");
         let mark = Mark::for_access(access);
-        if let Some(vips) = &vips {
-            let out = fresh(work.path(), "vips-a");
-            let v = out.join("access.v");
-            let chain = [
-                vec![
-                    "thumbnail".into(),
-                    path(input),
-                    path(&v),
-                    "2048".into(),
-                    "--size".into(),
-                    "down".into(),
-                ],
-                vec![
-                    "linear".into(),
-                    path(&work.path().join(LOGO)),
-                    path(&out.join("logo-a.v")),
-                    "1 1 1 0.6".into(),
-                    "0 0 0 0".into(),
-                ],
-                vec![
-                    "resize".into(),
-                    path(&out.join("logo-a.v")),
-                    path(&out.join("logo.v")),
-                    format!("{}", f64::from(mark.width) / f64::from(LOGO_SIZE.0)),
-                ],
-                vec![
-                    "composite2".into(),
-                    path(&v),
-                    path(&out.join("logo.v")),
-                    path(&out.join("marked.v")),
-                    "over".into(),
-                    "--x".into(),
-                    mark.x.to_string(),
-                    "--y".into(),
-                    mark.y.to_string(),
-                ],
-                vec![
-                    "jpegsave".into(),
-                    path(&out.join("marked.v")),
-                    path(&out.join("access.jpg")),
-                    "--Q".into(),
-                    "85".into(),
-                    "--interlace".into(),
-                    "--strip".into(),
-                ],
-                vec![
-                    "webpsave".into(),
-                    path(&out.join("marked.v")),
-                    path(&out.join("access.webp")),
-                    "--Q".into(),
-                    "80".into(),
-                    "--strip".into(),
-                ],
-                vec![
-                    "thumbnail".into(),
-                    path(&v),
-                    path(&out.join("thumb.jpg[Q=80,strip,interlace]")),
-                    "256".into(),
-                ],
-            ];
-            let reference = measure_chain(vips, &chain);
+        if let Some(python) = &pyvips {
+            let out = work.path().join("vips-a");
+            let script =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/references/vips_access.py");
+            let run = || {
+                let mut command = Command::new(python);
+                command
+                    .arg(&script)
+                    .arg(input)
+                    .arg(&logo)
+                    .arg(&out)
+                    .args([mark.width, mark.x, mark.y].map(|v| v.to_string()));
+                vec![command]
+            };
+            let reference = measured(run, || drop(fresh(work.path(), "vips-a")));
             rows.push(Row::new(
                 label,
                 "access set",
-                "vips chain",
-                reference,
-                Some(ours),
+                "pyvips, one process",
+                &reference,
+                Some(&ours),
             ));
         }
         if let Some(convert) = &convert {
-            let out = fresh(work.path(), "magick-a");
-            let mut command = Command::new(convert);
-            command
-                .env("MAGICK_CONFIGURE_PATH", &magick_policy)
-                .arg(input)
-                .args(["-resize", "2048x2048>", "-strip", "-depth", "8", "("])
-                .arg(work.path().join(LOGO))
-                .args(["-resize", &format!("{}x", mark.width)])
-                .args([
-                    "-channel",
-                    "A",
-                    "-evaluate",
-                    "multiply",
-                    "0.6",
-                    "+channel",
-                    ")",
-                ])
-                .args(["-gravity", "southeast", "-geometry"])
-                .arg(format!("+{}+{}", mark.margin, mark.margin))
-                .args(["-composite", "-gravity", "northwest"])
-                .args(["-interlace", "Plane", "-quality", "85"])
-                .args(["-write"])
-                .arg(out.join("access.jpg"))
-                .args(["-interlace", "None", "-quality", "80", "-write"])
-                .arg(out.join("access.webp"))
-                .args([
-                    "-resize",
-                    "256x256",
-                    "-interlace",
-                    "Plane",
-                    "-quality",
-                    "80",
-                ])
-                .arg(out.join("thumb.jpg"));
-            let reference = measure(command);
+            let out = work.path().join("magick-a");
+            let run = || {
+                let mut command = Command::new(convert);
+                command
+                    .env("MAGICK_CONFIGURE_PATH", &magick_policy)
+                    .arg(input)
+                    .args(["-resize", "2048x2048>", "-strip", "-depth", "8", "("])
+                    .arg(&logo)
+                    .args(["-resize", &format!("{}x", mark.width)])
+                    .args([
+                        "-channel",
+                        "A",
+                        "-evaluate",
+                        "multiply",
+                        "0.6",
+                        "+channel",
+                        ")",
+                    ])
+                    .args(["-gravity", "southeast", "-geometry"])
+                    .arg(format!("+{}+{}", mark.margin, mark.margin))
+                    .args(["-composite", "-gravity", "northwest"])
+                    .args(["-interlace", "Plane", "-quality", "85"])
+                    .args(["-write"])
+                    .arg(out.join("access.jpg"))
+                    .args(["-interlace", "None", "-quality", "80", "-write"])
+                    .arg(out.join("access.webp"))
+                    .args([
+                        "-resize",
+                        "256x256",
+                        "-interlace",
+                        "Plane",
+                        "-quality",
+                        "80",
+                    ])
+                    .arg(out.join("thumb.jpg"));
+                vec![command]
+            };
+            let reference = measured(run, || drop(fresh(work.path(), "magick-a")));
             rows.push(Row::new(
                 label,
                 "access set",
                 "ImageMagick convert",
-                reference,
-                Some(ours),
+                &reference,
+                Some(&ours),
             ));
         }
 
         // (b) the IIIF pyramid.
-        let out = fresh(work.path(), "ours-b");
-        let ours = measure(exec_job(JobKind::Image, input, &out, iiif_profile()));
-        rows.push(Row::new(label, "IIIF level 0", "caravan", ours, None));
+        let out = work.path().join("ours-b");
+        let ours_b = || vec![exec_job(JobKind::Image, input, &out, iiif_profile())];
+        let ours = measured(ours_b, || drop(fresh(work.path(), "ours-b")));
+        rows.push(Row::new(label, "IIIF level 0", "caravan", &ours, None));
         if let Some(vips) = &vips {
-            let out = fresh(work.path(), "vips-b");
-            let args = vec![
-                "dzsave".into(),
-                path(input),
-                path(&out.join("iiif")),
-                "--layout".into(),
-                "iiif3".into(),
-                "--tile-size".into(),
-                "512".into(),
-                "--overlap".into(),
-                "0".into(),
-                "--suffix".into(),
-                ".jpg[Q=80]".into(),
-            ];
-            let reference = measure_chain(vips, &[args]);
+            let out = work.path().join("vips-b");
+            let run = || {
+                let mut command = Command::new(vips);
+                command
+                    .arg("dzsave")
+                    .arg(input)
+                    .arg(out.join("iiif"))
+                    .args([
+                        "--layout",
+                        "iiif3",
+                        "--tile-size",
+                        "512",
+                        "--overlap",
+                        "0",
+                        "--suffix",
+                        ".jpg[Q=80]",
+                    ]);
+                vec![command]
+            };
+            let reference = measured(run, || drop(fresh(work.path(), "vips-b")));
             rows.push(Row::new(
                 label,
                 "IIIF level 0",
                 "vips dzsave",
-                reference,
-                Some(ours),
+                &reference,
+                Some(&ours),
             ));
         }
     }
-    print_table(&rows, vips.is_some(), convert.is_some());
+    print_table(&rows, vips.is_some() && pyvips.is_some(), convert.is_some());
+}
+
+/// Timed runs and an instruction count of the work `make` describes.
+fn measured(make: impl Fn() -> Vec<Command>, before: impl Fn()) -> Series {
+    let mut series = repeat(&make, &before);
+    series.instructions = instructions(&make, &before);
+    series
+}
+
+/// The Python of Caravan's virtualenv (`scripts/python-tools.sh`), if it has pyvips.
+fn pyvips() -> Option<PathBuf> {
+    let python = caravan_testkit::tools::venv_python();
+    Command::new(&python)
+        .args(["-c", "import pyvips"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|_| python)
 }
 
 /// The profile for (a): only the access set (no extra sizes, no tiles), watermarked with `logo`.
@@ -297,29 +284,13 @@ fn iiif_profile() -> Profile {
     p
 }
 
-/// Runs each step of a command chain in turn: summed wall time, largest peak RSS.
-fn measure_chain(program: &Path, steps: &[Vec<String>]) -> Measured {
-    let mut total = Measured {
-        wall: Duration::ZERO,
-        peak_rss_mib: 0.0,
-    };
-    for args in steps {
-        let mut command = Command::new(program);
-        command.args(args);
-        let m = measure(command);
-        total.wall += m.wall;
-        total.peak_rss_mib = total.peak_rss_mib.max(m.peak_rss_mib);
-    }
-    total
-}
-
 struct Row {
     input: String,
     task: &'static str,
     tool: &'static str,
-    measured: Measured,
+    measured: Series,
     /// Our figures for the same task, when this row is a reference.
-    ours: Option<Measured>,
+    ours: Option<Series>,
 }
 
 impl Row {
@@ -327,20 +298,21 @@ impl Row {
         input: &str,
         task: &'static str,
         tool: &'static str,
-        measured: Measured,
-        ours: Option<Measured>,
+        measured: &Series,
+        ours: Option<&Series>,
     ) -> Self {
         eprintln!(
-            "{input} / {task} / {tool}: {:.2} s, {:.0} MiB",
-            measured.wall.as_secs_f64(),
-            measured.peak_rss_mib
+            "{input} / {task} / {tool}: {} s, {:.0} MiB, {} G instructions",
+            measured.wall_cell(),
+            measured.median_rss(),
+            measured.instructions_cell()
         );
         Self {
             input: input.to_owned(),
             task,
             tool,
-            measured,
-            ours,
+            measured: measured.clone(),
+            ours: ours.cloned(),
         }
     }
 }
@@ -349,34 +321,43 @@ fn print_table(rows: &[Row], have_vips: bool, have_magick: bool) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "\n| input | task | tool | wall s | peak RSS MiB | caravan ÷ tool (time) | caravan ÷ tool (RSS) |"
+        "\n| input | task | tool | wall s, median (min–max) | peak RSS MiB | instructions (G) | caravan ÷ tool (time) | (RSS) | (instructions) |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
     for row in rows {
-        let (time_ratio, rss_ratio) = match row.ours {
+        let m = &row.measured;
+        let (time, rss, count) = match &row.ours {
             Some(ours) => (
-                format!(
-                    "{:.2}",
-                    ours.wall.as_secs_f64() / row.measured.wall.as_secs_f64()
-                ),
-                format!("{:.2}", ours.peak_rss_mib / row.measured.peak_rss_mib),
+                ratio(ours.median_wall(), m.median_wall()),
+                ratio(ours.median_rss(), m.median_rss()),
+                match (ours.instructions, m.instructions) {
+                    (Some(a), Some(b)) => ratio(a as f64, b as f64),
+                    _ => "—".into(),
+                },
             ),
-            None => ("—".into(), "—".into()),
+            None => ("—".into(), "—".into(), "—".into()),
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.2} | {:.0} | {} | {} |",
+            "| {} | {} | {} | {} | {:.0} | {} | {time} | {rss} | {count} |",
             row.input,
             row.task,
             row.tool,
-            row.measured.wall.as_secs_f64(),
-            row.measured.peak_rss_mib,
-            time_ratio,
-            rss_ratio
+            m.wall_cell(),
+            m.median_rss(),
+            m.instructions_cell(),
         );
     }
+    let _ = writeln!(
+        out,
+        "{} timed runs per figure after one warm-up; ratios of medians.",
+        common::runs()
+    );
     if !have_vips {
-        let _ = writeln!(out, "vips is not installed: apt-get install libvips-tools");
+        let _ = writeln!(
+            out,
+            "vips or pyvips is missing: apt-get install libvips-tools; scripts/python-tools.sh"
+        );
     }
     if !have_magick {
         let _ = writeln!(
@@ -410,6 +391,18 @@ fn pixels<T>(w: u32, h: u32, f: impl Fn(u32) -> T) -> Vec<T> {
 
 const MASTER16: &str = "master16.tif";
 const MASTER8_LZW: &str = "master8-lzw.tif";
+const MASTER_JPEG: &str = "master.jpg";
+
+fn make_jpeg(dir: &Path, (w, h): (u32, u32)) -> PathBuf {
+    let path = dir.join(MASTER_JPEG);
+    let data = pixels(w, h, |v| (v >> 8) as u8);
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(file, 92)
+        .encode(&data, w, h, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    eprintln!("generated {} ({w}×{h}, JPEG q92)", path.display());
+    path
+}
 
 fn make_tiff16(dir: &Path, (w, h): (u32, u32)) -> PathBuf {
     let path = dir.join(MASTER16);
@@ -464,8 +457,4 @@ fn tool(name: &str) -> Option<PathBuf> {
         .ok()
         .filter(|o| o.status.success())
         .map(|_| PathBuf::from(name))
-}
-
-fn path(p: &Path) -> String {
-    p.display().to_string()
 }

@@ -36,12 +36,13 @@ launch() {
 }
 
 # A Garage left by an earlier run whose state folder is gone (a deleted checkout, an interrupted
-# CI run), or by another state folder on the same ports, would make ours fail with "address
-# already in use": stop it.
+# CI run, a checkout cloned again to the same path), or by another state folder on the same
+# ports, would make ours fail with "address already in use": stop it. Called only when ours is
+# not running, so one on our own configuration path is such a leftover too.
 free_ports() {
   { pgrep -a -x garage || true; } | while read -r pid _ flag cfg _; do
-    [ "$flag" = "-c" ] && [ "$cfg" != "$conf" ] || continue
-    if [ ! -f "$cfg" ] || grep -q "127.0.0.1:$port\"" "$cfg"; then
+    [ "$flag" = "-c" ] || continue
+    if [ "$cfg" = "$conf" ] || [ ! -f "$cfg" ] || grep -q "127.0.0.1:$port\"" "$cfg"; then
       echo "stopping a stale Garage (pid $pid, $cfg) that holds port $port" >&2
       kill "$pid" 2>/dev/null || true
       sleep 1

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Writes a sample batch of masters into DIR, made with FFmpeg's test sources:
-# 19 images (8- and 16-bit PNG, JPEG, 8- and 16-bit TIFF (RGB and grey), WebP, GIF, BMP, JPEG 2000;
-# landscape, portrait, larger than the access size and smaller), 2 short videos (an interlaced,
+# 20 images (8- and 16-bit PNG, JPEG, 8- and 16-bit TIFF (RGB and grey), WebP, GIF, BMP, JPEG 2000;
+# landscape, portrait, larger than the access size and smaller; a phone photo stored sideways with
+# an EXIF orientation), 2 short videos (an interlaced,
 # anamorphic 10-bit 4:2:2 FFV1/MKV with 4 PCM channels, and an H.264/AAC MP4), 1 corrupt JPEG,
-# and the submission's catalogue (caravan-metadata.csv: titles in four scripts, creators, rights).
+# and the submission's catalogue (caravan-metadata.csv: titles in four scripts, creators, rights, digital source types).
 # With --with-corpus, also copies ../shared/corpus images and video when that folder exists.
 set -euo pipefail
 usage() { echo "usage: $0 DIR [--with-corpus]" >&2; exit 2; }
@@ -36,6 +37,13 @@ img testsrc 256x256 images/exactly-256.png
 img mandelbrot 2048x1536 images/mandelbrot-2048.png
 img testsrc2 1500x1000 images/no-extension -f image2 -c:v png
 img smptehdbars 2000x1500 images/national-library.jp2 -c:v jpeg2000 -format jp2 -pred dwt53
+# A phone photo: the portrait picture above stored turned a quarter counter-clockwise, with an
+# EXIF segment (Orientation 6: turn 90° clockwise to show) right after the JPEG's SOI marker.
+ff -i "$dir/images/portrait-1200.png" -vf transpose=cclock -q:v 2 "$dir/phone.tmp.jpg"
+{ head -c 2 "$dir/phone.tmp.jpg"
+  printf '\xff\xe1\x00\x22Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00\x00\x00\x00\x00'
+  tail -c +3 "$dir/phone.tmp.jpg"; } > "$dir/images/phone-portrait-exif6.jpg"
+rm "$dir/phone.tmp.jpg"
 
 # Interlaced NTSC-shaped capture: 720x486, SAR 9:10, 10-bit 4:2:2 FFV1, 4 channels of PCM.
 ff -f lavfi -i "testsrc2=size=720x486:rate=30000/1001" \
@@ -46,13 +54,14 @@ ff -f lavfi -i "testsrc2=size=720x486:rate=30000/1001" \
 ff -f lavfi -i "testsrc=size=640x360:rate=25" -f lavfi -i "sine=frequency=880:sample_rate=44100" \
    -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -shortest "$dir/video/access-like.mp4"
 
-# Title, creator and rights per file, as a collection system exports them.
+# Title (also in Arabic), description (in French), date, creator, rights and how the work was made (IPTC digital source type: the landscape
+# stands in for AI-generated art) per file, as a collection system exports them.
 cat > "$dir/caravan-metadata.csv" <<'CSV'
-file,title,creator,rights,rights_uri
-images/landscape-3000.png,"Landscape, test pattern",Caravan sample batch,© Caravan contributors,http://rightsstatements.org/vocab/InC/1.0/
-images/Bildnis einer Frau.jpg,Bildnis einer Frau,Unbekannt,Public domain,http://creativecommons.org/publicdomain/mark/1.0/
-images/panorama — 全景.png,全景 · بانوراما · ภาพพาโนรามา,Caravan,CC BY 4.0,https://creativecommons.org/licenses/by/4.0/
-video/capture-ntsc.mkv,"Home movie, reel 1 (1962)",Unknown amateur,In copyright,http://rightsstatements.org/vocab/InC/1.0/
+file,title,creator,rights,rights_uri,digital_source_type,title@ar,description@fr,date
+images/landscape-3000.png,"Landscape, test pattern",Caravan sample batch,© Caravan contributors,http://rightsstatements.org/vocab/InC/1.0/,trainedAlgorithmicMedia,منظر طبيعي,"Paysage, mire de test",2026
+images/Bildnis einer Frau.jpg,Bildnis einer Frau,Unbekannt,Public domain,http://creativecommons.org/publicdomain/mark/1.0/,digitalCapture,,,
+images/panorama — 全景.png,全景 · بانوراما · ภาพพาโนรามา,Caravan,CC BY 4.0,https://creativecommons.org/licenses/by/4.0/,compositeWithTrainedAlgorithmicMedia,بانوراما,,
+video/capture-ntsc.mkv,"Home movie, reel 1 (1962)",Unknown amateur,In copyright,http://rightsstatements.org/vocab/InC/1.0/,negativeFilm,,Film amateur,1962
 CSV
 
 # A JPEG that stops after its first bytes: recognised as an image, undecodable.

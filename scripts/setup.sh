@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
 # Installs what Caravan needs on a Debian machine, skipping what is already there:
-# FFmpeg's development libraries and CLI, clang (for the FFmpeg bindings), pkg-config, and the
-# Noto fonts watermark text is drawn with (Latin, Arabic, Thai, Hebrew, Devanagari, CJK).
+# FFmpeg's development libraries and CLI, clang (for the FFmpeg bindings), pkg-config, nasm
+# (libjpeg-turbo's SIMD code, built into the binary through MozJPEG), the
+# Noto fonts watermark text is drawn with (Latin, Arabic, Thai, Hebrew, Devanagari, CJK), and
+# Ghostscript's ICC profiles (the press profile assumed for CMYK masters that embed none).
 # With --for-tests, also RabbitMQ, Garage (the S3 server the end-to-end tests use) and
 # HarfBuzz's command-line tools, exiftool, libtiff's and Little CMS's tools and Ghostscript's
 # ICC profiles (the references the watermark, metadata and colour tests compare against;
 # `tiffcp` writes the JPEG-compressed and CCITT TIFFs, `jpgicc`/`tificc` the CMYK masters the
-# image tests read).
+# image tests read), OpenSSL (the stock tool a receipt's signature is checked with), Prometheus
+# (promtool checks the metrics the workers expose and the alert rules deploy/ ships; curl
+# scrapes them), the
+# benchmarks' references (libvips, ImageMagick, valgrind) and the Python tools' virtualenv
+# (scripts/python-tools.sh: pyvips, c2pa-python, hadolint, kubernetes-validate, pika) and the npm
+# packages of tests/verifiers (scripts/node-tools.sh: KEDA's resource schemas).
 set -euo pipefail
 for_tests=${1:-}
 packages=(libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libavdevice-dev
-          libswscale-dev libswresample-dev clang libclang-dev pkg-config ffmpeg
-          fonts-noto-core fonts-noto-cjk fonts-dejavu-core)
+          libswscale-dev libswresample-dev clang libclang-dev pkg-config ffmpeg nasm
+          fonts-noto-core fonts-noto-cjk fonts-dejavu-core libgs-common)
 [ "$for_tests" = "--for-tests" ] && packages+=(rabbitmq-server libharfbuzz-bin libimage-exiftool-perl libtiff-tools
-                                                liblcms2-utils libgs-common)
+                                                liblcms2-utils python3-venv openssl
+                                                libvips-tools imagemagick valgrind
+                                                prometheus curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,6 +35,20 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
 if [ "$for_tests" = "--for-tests" ] && ! command -v garage >/dev/null && [ ! -x "$HOME/.cargo/bin/garage" ]; then
-  echo "installing Garage (a real S3 server for the tests; takes about 15 minutes once)" >&2
-  cargo install garage --locked --quiet
+  # The same build, prebuilt, where the shared tools folder is beside the repository.
+  prebuilt="$(cd "$(dirname "$0")/.." && pwd)/../shared/tools/garage"
+  if [ -x "$prebuilt" ] && "$prebuilt" --version 2>/dev/null | grep -q "cargo:2.5.0"; then
+    mkdir -p "$HOME/.cargo/bin" && cp "$prebuilt" "$HOME/.cargo/bin/garage"
+  else
+    echo "installing Garage (a real S3 server for the tests; takes about 15 minutes once)" >&2
+    cargo install garage --locked --quiet
+  fi
+fi
+if [ "$for_tests" = "--for-tests" ]; then
+  "$(dirname "$0")/python-tools.sh" >/dev/null
+  if ! command -v npm >/dev/null; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  "$(dirname "$0")/node-tools.sh"
 fi

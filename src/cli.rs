@@ -37,9 +37,73 @@ pub enum Command {
     Submit(SubmitArgs),
     /// Show what became of a batch.
     Status(StatusArgs),
-    /// Run one pipeline for a worker (internal: reads a request on stdin).
+    /// Check derivatives against their receipts, signatures, content credentials and the
+    /// transparency log, offline: an output folder, a receipt, a derivative, or
+    /// `s3://<bucket>/<prefix>`. Exits 1 if anything fails.
+    Verify(VerifyArgs),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Run one pipeline for a worker (internal: reads a request on stdin, or from the file
+    /// named, as the benchmarks run it).
     #[command(hide = true)]
-    ExecJob,
+    ExecJob { request: Option<std::path::PathBuf> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Write a new Ed25519 signing key, its public key and key id, and (for development and
+    /// tests only) a throw-away C2PA CA and certificate, into a folder.
+    Generate { dir: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// An output folder (or a copy of a bucket), a folder or file in it, or
+    /// `s3://<bucket>/<prefix>` of the configured bucket.
+    pub path: String,
+    /// The archive's public key (PEM): signatures must verify with it. Without it, the key
+    /// published in the store is used, and the report says so.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// A tree head you kept from earlier (`log/tree-heads/<size>.json`, its `.sig` beside it):
+    /// the log must still extend it.
+    #[arg(long)]
+    pub tree_head: Option<PathBuf>,
+    /// Fail on receipts made without a signing key too.
+    #[arg(long)]
+    pub require_signed: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// The signing key: a folder from `caravan keys generate`, or the key and certificate chain
+/// files (as Kubernetes mounts secrets).
+#[derive(Debug, Args)]
+pub struct SigningArgs {
+    /// Folder written by `caravan keys generate`.
+    #[arg(long, env = "CARAVAN_SIGNING_DIR")]
+    pub signing_dir: Option<PathBuf>,
+    /// The Ed25519 private key, PKCS#8 PEM.
+    #[arg(long, env = "CARAVAN_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
+    /// The key's certificate chain (PEM, the key's certificate first) for content credentials.
+    #[arg(long, env = "CARAVAN_C2PA_CERT_FILE")]
+    pub c2pa_cert_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogueArgs {
+    /// The language of the catalogue's untagged text columns (`title`, `description` …), as a
+    /// BCP 47 tag: `en`, `th`, `ar`, `zh-Hant`. Tagged columns (`title@th`) say their own.
+    #[arg(long, env = "CARAVAN_LANGUAGE", value_parser = parse_language)]
+    pub language: Option<String>,
+}
+
+fn parse_language(tag: &str) -> Result<String, String> {
+    caravan_scheduler::metadata::language_tag(tag)
 }
 
 #[derive(Debug, Args)]
@@ -59,6 +123,14 @@ pub struct RunArgs {
     /// Process again assets whose earlier job failed permanently.
     #[arg(long)]
     pub retry_failed: bool,
+    #[command(flatten)]
+    pub catalogue: CatalogueArgs,
+    #[command(flatten)]
+    pub signing: SigningArgs,
+    /// Serve Prometheus metrics (`/metrics`), `/healthz` and `/readyz` on this address
+    /// (e.g. `127.0.0.1:9464`).
+    #[arg(long, env = "CARAVAN_METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +162,12 @@ pub struct WorkerArgs {
     #[arg(long, env = "CARAVAN_PROFILES")]
     pub profiles: Option<PathBuf>,
     #[command(flatten)]
+    pub signing: SigningArgs,
+    /// Serve Prometheus metrics (`/metrics`), `/healthz` and `/readyz` on this address
+    /// (`0.0.0.0:9464` in a container).
+    #[arg(long, env = "CARAVAN_METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    #[command(flatten)]
     pub broker: BrokerArgs,
     #[command(flatten)]
     pub store: StoreArgs,
@@ -109,6 +187,8 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub retry_failed: bool,
     #[command(flatten)]
+    pub catalogue: CatalogueArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
     pub broker: BrokerArgs,
@@ -120,10 +200,19 @@ pub struct SubmitArgs {
 pub struct StatusArgs {
     /// The batch id that `submit` printed.
     pub batch: String,
+    /// Ask the broker for each job queue's backlog and consumers (the default with the S3
+    /// store, where workers are a cluster).
+    #[arg(long, overrides_with = "no_queues")]
+    pub queues: bool,
+    /// Do not ask the broker.
+    #[arg(long)]
+    pub no_queues: bool,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,8 @@
 //! The `caravan` binary: parses the command line and hands over to the member crates.
 
 mod cli;
+mod embedded;
+mod trust;
 
 use std::process::ExitCode;
 
@@ -13,13 +15,14 @@ use caravan_worker::{Isolation, ProfileSet, Worker, WorkerConfig};
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use cli::{BrokerArgs, Cli, Command, LogFormat, StoreArgs};
+use cli::{BrokerArgs, Cli, Command, KeysCommand, LogFormat, StoreArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::ExecJob = cli.command {
+    if let Command::ExecJob { request } = &cli.command {
         // The pipeline child: no runtime, no logging set-up; it speaks JSON lines on stdout.
-        return ExitCode::from(caravan_worker::isolate::exec_job_main() as u8);
+        let code = caravan_worker::isolate::child::exec_job_main(request.as_deref());
+        return ExitCode::from(code as u8);
     }
     init_logging(cli.log_format);
     let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime can be built");
@@ -42,17 +45,18 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             if let Some(n) = args.workers {
                 config.slots = n.max(1);
             }
+            config.signer = trust::signer(&args.signing)?;
+            config.metrics_addr = args.metrics_addr;
             check_profile(&config.profiles, &profile)?;
-            let summary = caravan_scheduler::embedded::run(
-                &args.source,
-                &args.out,
+            let options = caravan_scheduler::SubmitOptions {
                 profile,
-                config,
-                !args.output.json,
-                args.retry_failed,
-                cancel,
-            )
-            .await?;
+                masters: caravan_scheduler::MasterMode::InPlace,
+                wait: true,
+                progress: !args.output.json,
+                retry_failed: args.retry_failed,
+                language: args.catalogue.language,
+            };
+            let summary = embedded::run(&args.source, &args.out, config, options, cancel).await?;
             report(&summary, args.output.json, Some(&args.out));
             Ok(exit_code(&summary))
         }
@@ -62,6 +66,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 config.slots = n.max(1);
             }
             config.kinds = args.kinds;
+            config.signer = trust::signer(&args.signing)?;
+            config.metrics_addr = args.metrics_addr;
             if let Some(dir) = args.scratch_dir {
                 config.scratch_dir = dir;
             }
@@ -91,6 +97,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 wait: !args.no_wait,
                 progress: !args.output.json,
                 retry_failed: args.retry_failed,
+                language: args.catalogue.language,
             };
             let source = submission_source(&args.source, &store)?;
             let summary = tokio::select! {
@@ -109,11 +116,27 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             let store = open_store(&args.store).await?;
             let batch = BatchId::parse(&args.batch)?;
             let index = status::load_index(&store, &batch).await?;
-            let summary = status::summarize(&store, &index).await?;
+            let mut summary = status::summarize(&store, &index).await?;
+            let ask_broker = match (args.queues, args.no_queues) {
+                (true, _) => true,
+                (false, true) => false,
+                (false, false) => matches!(store, Store::S3(_)),
+            };
+            if ask_broker {
+                summary.queues = queue_depths(&args.broker).await;
+            }
             report(&summary, args.output.json, None);
             Ok(exit_code(&summary))
         }
-        Command::ExecJob => unreachable!("handled before the runtime starts"),
+        Command::Verify(args) => {
+            let s3 = match args.path.starts_with("s3://") {
+                true => Some(open_store(&args.store).await?),
+                false => None,
+            };
+            trust::verify(&args, s3).await
+        }
+        Command::Keys(KeysCommand::Generate { dir }) => trust::generate(&dir),
+        Command::ExecJob { .. } => unreachable!("handled before the runtime starts"),
     }
 }
 
@@ -137,6 +160,7 @@ fn worker_config(profiles: Option<&std::path::Path>) -> anyhow::Result<WorkerCon
     if let Some(path) = profiles {
         config.profiles = ProfileSet::load(path).map_err(anyhow::Error::msg)?;
     }
+    config.profiles.check().map_err(anyhow::Error::msg)?;
     Ok(config)
 }
 
@@ -170,9 +194,28 @@ enum Wait {
     UntilReachable,
 }
 
+/// Each job queue's backlog, or `None` (with a warning) when the broker cannot say: the
+/// batch's state comes from the store and is worth showing without it.
+async fn queue_depths(args: &BrokerArgs) -> Option<Vec<caravan_queue::QueueDepth>> {
+    let depths = match open_queue(args, "caravan-status", Wait::No).await {
+        Ok(queue) => queue.depths().await,
+        Err(e) => {
+            tracing::warn!(error = %e, "RabbitMQ did not answer; queue depths are not shown (check CARAVAN_AMQP_URL, or pass --no-queues)");
+            return None;
+        }
+    };
+    match depths {
+        Ok(depths) => depths,
+        Err(e) => {
+            tracing::warn!(error = %e, "RabbitMQ did not report queue depths; they are not shown");
+            None
+        }
+    }
+}
+
 async fn open_queue(args: &BrokerArgs, name: &str, wait: Wait) -> anyhow::Result<Queue> {
     let config = AmqpConfig {
-        url: args.amqp_url.clone(),
+        url: amqp_url(args)?,
         topology: Topology::new(&args.queue_prefix)?,
         delivery_limit: args.delivery_limit,
         consumer_timeout_ms: args.consumer_timeout_minutes.saturating_mul(60_000),
@@ -190,6 +233,23 @@ async fn open_queue(args: &BrokerArgs, name: &str, wait: Wait) -> anyhow::Result
             }
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// The broker URL, from `CARAVAN_AMQP_URL_FILE` (a mounted secret) when the URL itself is not
+/// given: it holds the broker password.
+fn amqp_url(args: &BrokerArgs) -> anyhow::Result<String> {
+    match std::env::var_os("CARAVAN_AMQP_URL_FILE") {
+        Some(path) if std::env::var_os("CARAVAN_AMQP_URL").is_none() => {
+            let url = std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "cannot read CARAVAN_AMQP_URL_FILE {}: mount the broker URL secret there, or set CARAVAN_AMQP_URL",
+                    std::path::Path::new(&path).display()
+                )
+            })?;
+            Ok(url.trim().to_owned())
+        }
+        _ => Ok(args.amqp_url.clone()),
     }
 }
 
@@ -243,8 +303,9 @@ fn exit_code(summary: &Summary) -> ExitCode {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CARAVAN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,lapin=warn,aws=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CARAVAN_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,lapin=warn,aws=warn,c2pa=warn")
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -28,6 +28,10 @@ pub struct ExecRequest {
     /// Title, creator and rights to write into the public derivatives.
     #[serde(default)]
     pub metadata: crate::AssetMetadata,
+    /// Whether the worker signs the receipt (`<receipt>.sig` beside it), for the manifest's
+    /// link to the signature.
+    #[serde(default)]
+    pub signed: bool,
 }
 
 /// One line of the child's stdout.

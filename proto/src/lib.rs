@@ -3,8 +3,10 @@
 //! Everything that crosses a process boundary is defined here and nowhere else: the [`Job`]
 //! a scheduler publishes, the [`JobEvent`]s a worker sends back, the [`Receipt`] that proves
 //! how an output was made, the [`BatchIndex`] that records a submission, the messages between a
-//! worker and its pipeline child process ([`exec`]), the queue names ([`Topology`]) and the
-//! object-key layout ([`keys`]).
+//! worker and its pipeline child process ([`exec`]), the queue names ([`Topology`]), the
+//! object-key layout ([`keys`]) and the catalogue of failure codes ([`FailureCode`]). It also
+//! holds [`sniff`], the content rules that decide what a file is, so the scheduler routes by the
+//! same rules the pipelines accept without linking them.
 //!
 //! # Invariants
 //! - Every message carries a `v` field. Adding a field is a compatible change: new fields are
@@ -17,25 +19,31 @@
 pub mod batch;
 pub mod event;
 pub mod exec;
+pub mod failure;
 pub mod ids;
 pub mod job;
 pub mod keys;
 pub mod metadata;
 pub mod profile;
 pub mod receipt;
+pub mod sniff;
 pub mod topology;
+pub mod trust;
 
 pub use batch::{BatchEntry, BatchIndex, Disposition};
 pub use event::{EventBody, JobEvent};
+pub use failure::FailureCode;
 pub use ids::{AssetId, BatchId, IdError, OutputName, ProfileName};
 pub use job::{Job, JobKind, MasterLocation};
 pub use metadata::AssetMetadata;
 pub use profile::{
-    ffv1_slices_valid, HlsProfile, HlsRung, IiifProfile, ImageProfile, Limits, PreservationAudio,
-    PreservationProfile, Profile, VideoProfile, WatermarkProfile,
+    ffv1_slices_valid, HlsProfile, HlsRung, IiifProfile, ImageProfile, Limits, ManifestProfile,
+    PreservationAudio, PreservationProfile, Profile, ProviderProfile, VideoProfile,
+    WatermarkProfile, DEFAULT_CMYK_PROFILE, NAIVE_CMYK,
 };
 pub use receipt::{Claim, FailureRecord, OutputRecord, Receipt};
 pub use topology::Topology;
+pub use trust::{ConsistencyProof, InclusionProof, LogEntry, LogRequest, SignedBy, TreeHead};
 
 /// The message version this binary writes. Readers accept any version: fields they do not know
 /// are ignored and fields they miss take their defaults.

@@ -16,6 +16,8 @@ pub struct Profile {
     pub video: VideoProfile,
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub manifest: ManifestProfile,
 }
 
 impl Default for Profile {
@@ -25,8 +27,70 @@ impl Default for Profile {
             image: ImageProfile::default(),
             video: VideoProfile::default(),
             limits: Limits::default(),
+            manifest: ManifestProfile::default(),
         }
     }
+}
+
+impl Profile {
+    /// Where `asset`'s derivatives of this profile are served from:
+    /// `<image.iiif.base_url>/<asset>/<profile>` (the store's `derivatives/<asset>/<profile>/`).
+    pub fn derivatives_url(&self, asset: &str) -> String {
+        let base = self.image.iiif.base_url.trim_end_matches('/');
+        format!("{base}/{asset}/{}", self.name)
+    }
+
+    /// Where `asset`'s receipt of this profile is served from (the store's
+    /// `receipts/<asset>/<profile>.json`): under [`ManifestProfile::receipts_base_url`], or else
+    /// beside the derivatives, `image.iiif.base_url` with its last segment replaced by
+    /// `receipts` (`http://host/derivatives` → `http://host/receipts`).
+    pub fn receipt_url(&self, asset: &str) -> String {
+        let base = match &self.manifest.receipts_base_url {
+            Some(base) => base.trim_end_matches('/').to_owned(),
+            None => {
+                let derivatives = self.image.iiif.base_url.trim_end_matches('/');
+                match derivatives.rsplit_once('/') {
+                    Some((root, _)) if root.contains("://") && !root.ends_with('/') => {
+                        format!("{root}/receipts")
+                    }
+                    _ => format!("{derivatives}/receipts"),
+                }
+            }
+        };
+        format!("{base}/{asset}/{}.json", self.name)
+    }
+}
+
+/// The IIIF Presentation 3 manifest written beside each asset's derivatives (`manifest.json`):
+/// what a IIIF viewer opens. Its ids are under `image.iiif.base_url` ([`Profile::derivatives_url`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ManifestProfile {
+    pub enabled: bool,
+    /// Where the store's `receipts/` prefix is served from, for each manifest's `seeAlso` link
+    /// to its receipt; default: beside `derivatives/` ([`Profile::receipt_url`]).
+    pub receipts_base_url: Option<String>,
+    /// The institution that provides the works (the manifest's `provider`).
+    pub provider: Option<ProviderProfile>,
+}
+
+impl Default for ManifestProfile {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            receipts_base_url: None,
+            provider: None,
+        }
+    }
+}
+
+/// A IIIF `provider`: an institution's homepage and its name in one or more languages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderProfile {
+    /// The institution's homepage (`https://www.sharjahmuseums.ae/`); also its agent id.
+    pub homepage: String,
+    /// Its name by BCP 47 language tag: `{ en = "Sharjah Museums Authority", ar = "هيئة الشارقة للمتاحف" }`.
+    pub label: std::collections::BTreeMap<String, String>,
 }
 
 /// Image derivatives.
@@ -53,7 +117,19 @@ pub struct ImageProfile {
     pub iiif: IiifProfile,
     /// A visible watermark on the access copies (JPEG and WebP, every access size).
     pub watermark: WatermarkProfile,
+    /// The CMYK profile assumed for CMYK masters that embed none, as press software (Photoshop,
+    /// Ghostscript, Little CMS's tools) assumes one: a profile's path, or `naive` for the
+    /// textbook formula R = (1 − C)(1 − K) …, which gives over-saturated, too-light colours for
+    /// real prepress files. The default is Ghostscript's SWOP-class press profile (Debian
+    /// `libgs-common`).
+    pub cmyk_default_profile: String,
 }
+
+/// [`ImageProfile::cmyk_default_profile`] by default.
+pub const DEFAULT_CMYK_PROFILE: &str = "/usr/share/color/icc/ghostscript/default_cmyk.icc";
+
+/// The [`ImageProfile::cmyk_default_profile`] value that asks for the textbook formula.
+pub const NAIVE_CMYK: &str = "naive";
 
 /// A visible watermark: a logo, a line of text, or both (logo above text), placed in a corner,
 /// an edge or the centre, or repeated diagonally over the whole image.
@@ -145,6 +221,7 @@ impl Default for ImageProfile {
             webp_quality: 80,
             iiif: IiifProfile::default(),
             watermark: WatermarkProfile::default(),
+            cmyk_default_profile: DEFAULT_CMYK_PROFILE.to_owned(),
         }
     }
 }
@@ -305,7 +382,9 @@ pub struct Limits {
     pub max_duration_seconds: f64,
     /// Most streams a video container may have (real masters have a handful).
     pub max_streams: u32,
-    /// Address-space cap of the pipeline process, in MiB.
+    /// The most resident memory the pipeline process may use, in MiB (what it holds at start,
+    /// about 50 MiB of libraries, included): masters whose decoding would need more are refused
+    /// before decoding, and a pipeline that grows past it is stopped (`limits_exceeded`).
     pub memory_mib: u64,
     /// Wall-clock limit of one pipeline run, in seconds.
     pub timeout_seconds: u64,

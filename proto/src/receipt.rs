@@ -38,6 +38,10 @@ pub struct Receipt {
     pub worker: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
+    /// The key the receipt is signed with (its signature is stored beside it); absent on
+    /// receipts made without a signing key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<crate::SignedBy>,
 }
 
 /// One stored output.
@@ -56,6 +60,14 @@ pub struct OutputRecord {
     pub height: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_seconds: Option<f64>,
+    /// SHA-256 of the output as the pipeline made it, before its content credentials (C2PA
+    /// manifest) were embedded: the same master, profile and tools give the same value in any
+    /// run, while [`Self::sha256`] of a signed file differs every time (signature, ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
+    /// Whether the output carries content credentials (a C2PA manifest).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub content_credentials: bool,
 }
 
 /// Written when a job fails permanently, so `caravan status` can say why long after the

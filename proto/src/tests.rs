@@ -133,6 +133,39 @@ fn keys_follow_the_documented_layout() {
         keys::batch(&BatchId::parse("b-1").unwrap()),
         "batches/b-1.json"
     );
+    assert_eq!(
+        keys::receipt_signature(&asset, &profile),
+        format!("receipts/{SHA}/default.json.sig")
+    );
+    assert_eq!(
+        keys::inclusion_proof_of_receipt(&format!("receipts/{SHA}/default.json")),
+        Some(format!("log/proofs/{SHA}/default.json"))
+    );
+    assert_eq!(
+        keys::log_entry(7, "ab"),
+        "log/entries/00000000000000000007-ab.json"
+    );
+    assert_eq!(
+        keys::tree_head(12),
+        "log/tree-heads/00000000000000000012.json"
+    );
+    assert_eq!(keys::public_key("0123"), "keys/0123.pub");
+    // And back: a key names its asset and profile, or nothing.
+    assert_eq!(
+        keys::parse_receipt(&format!("receipts/{SHA}/default.json")),
+        Some((asset.clone(), profile.clone()))
+    );
+    assert_eq!(
+        keys::parse_derivative(&format!(
+            "derivatives/{SHA}/default/iiif/0,0,512,512/512,/0/default.jpg"
+        )),
+        Some((asset.clone(), profile.clone()))
+    );
+    assert_eq!(keys::parse_receipt("receipts/../default.json"), None);
+    assert_eq!(
+        keys::parse_derivative(&format!("derivatives/{SHA}/default")),
+        None
+    );
 }
 
 #[test]

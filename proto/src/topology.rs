@@ -66,4 +66,10 @@ impl Topology {
     pub fn events_queue(&self, batch: &BatchId) -> String {
         format!("{}.events.{}", self.prefix, batch)
     }
+
+    /// Durable quorum queue of signed receipts waiting to be appended to the transparency log,
+    /// consumed by one sequencer at a time (single active consumer).
+    pub fn log_queue(&self) -> String {
+        format!("{}.log", self.prefix)
+    }
 }

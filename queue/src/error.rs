@@ -1,3 +1,5 @@
+use caravan_proto::FailureCode;
+
 /// What went wrong with the queue. [`QueueError::is_retryable`] tells whether reconnecting and
 /// trying again can help.
 #[derive(Debug, thiserror::Error)]
@@ -29,13 +31,14 @@ impl QueueError {
         )
     }
 
-    pub fn code(&self) -> &'static str {
+    /// The failure's entry in the catalogue ([`FailureCode`]).
+    pub fn code(&self) -> FailureCode {
         match self {
-            QueueError::Unavailable { .. } => "queue_unavailable",
-            QueueError::Refused { .. } => "queue_refused",
-            QueueError::NotConfirmed { .. } => "queue_not_confirmed",
-            QueueError::Encode(_) => "queue_encode",
-            QueueError::Closed => "queue_closed",
+            QueueError::Unavailable { .. } => FailureCode::QueueUnavailable,
+            QueueError::Refused { .. } => FailureCode::QueueRefused,
+            QueueError::NotConfirmed { .. } => FailureCode::QueueNotConfirmed,
+            QueueError::Encode(_) => FailureCode::QueueEncode,
+            QueueError::Closed => FailureCode::QueueClosed,
         }
     }
 }

@@ -14,12 +14,15 @@
 //! - Names come from [`caravan_proto::Topology`]; messages are [`caravan_proto`] types.
 
 pub mod amqp;
+mod depth;
 mod error;
 pub mod memory;
+pub mod memory_log;
 
-use caravan_proto::{BatchId, Job, JobEvent, JobKind};
+use caravan_proto::{BatchId, Job, JobEvent, JobKind, LogRequest};
 
 pub use amqp::{redact_url, AmqpConfig, AmqpQueue};
+pub use depth::QueueDepth;
 pub use error::QueueError;
 pub use memory::MemoryQueue;
 
@@ -61,6 +64,46 @@ impl Queue {
             Queue::Amqp(q) => Ok(Some(JobStream::Amqp(Box::new(
                 q.consume_dead_letters().await?,
             )))),
+        }
+    }
+
+    /// Whether the broker answers: the shared connection, re-opened if it was lost (always
+    /// true in-process).
+    pub async fn probe(&self) -> Result<(), QueueError> {
+        match self {
+            Queue::Memory(_) => Ok(()),
+            Queue::Amqp(q) => q.probe().await,
+        }
+    }
+
+    /// Each job queue's backlog and consumers, and the dead-letter queue's backlog (`None`
+    /// in-process, where no other process can consume).
+    pub async fn depths(&self) -> Result<Option<Vec<QueueDepth>>, QueueError> {
+        match self {
+            Queue::Memory(_) => Ok(None),
+            Queue::Amqp(q) => Ok(Some(q.depths().await?)),
+        }
+    }
+
+    /// Asks the transparency log's sequencer to append a signed receipt; returns once the
+    /// broker has confirmed it.
+    pub async fn publish_log_request(&self, request: &LogRequest) -> Result<(), QueueError> {
+        match self {
+            Queue::Memory(q) => q.publish_log_request(request.clone()),
+            Queue::Amqp(q) => q.publish_log_request(request).await,
+        }
+    }
+
+    /// Starts consuming log requests (the sequencer). With a broker, requests arrive only
+    /// while this consumer is the queue's single active one.
+    pub async fn consume_log_requests(&self, prefetch: u16) -> Result<LogStream, QueueError> {
+        match self {
+            Queue::Memory(q) => Ok(LogStream::Memory(memory_log::MemoryLogStream {
+                queue: q.clone(),
+            })),
+            Queue::Amqp(q) => Ok(LogStream::Amqp(Box::new(
+                q.consume_log_requests(prefetch).await?,
+            ))),
         }
     }
 
@@ -116,7 +159,8 @@ pub struct JobDelivery {
 pub enum DeliveryHandle {
     /// Boxed: it holds the whole job for requeueing, far larger than an AMQP acker.
     Memory(Box<memory::MemoryHandle>),
-    Amqp(lapin::acker::Acker),
+    MemoryLog(memory_log::MemoryLogHandle),
+    Amqp(amqp::AmqpAcker),
 }
 
 impl DeliveryHandle {
@@ -127,7 +171,11 @@ impl DeliveryHandle {
                 h.ack();
                 Ok(())
             }
-            DeliveryHandle::Amqp(acker) => amqp::ack(acker).await,
+            DeliveryHandle::MemoryLog(h) => {
+                h.ack();
+                Ok(())
+            }
+            DeliveryHandle::Amqp(acker) => acker.ack().await,
         }
     }
 
@@ -138,7 +186,11 @@ impl DeliveryHandle {
                 h.requeue();
                 Ok(())
             }
-            DeliveryHandle::Amqp(acker) => amqp::requeue(acker).await,
+            DeliveryHandle::MemoryLog(h) => {
+                h.requeue();
+                Ok(())
+            }
+            DeliveryHandle::Amqp(acker) => acker.requeue().await,
         }
     }
 
@@ -149,7 +201,12 @@ impl DeliveryHandle {
                 h.dead_letter();
                 Ok(())
             }
-            DeliveryHandle::Amqp(acker) => amqp::dead_letter(acker).await,
+            // The log has no dead-letter queue: a request that does not parse is dropped.
+            DeliveryHandle::MemoryLog(h) => {
+                h.ack();
+                Ok(())
+            }
+            DeliveryHandle::Amqp(acker) => acker.dead_letter().await,
         }
     }
 }
@@ -165,8 +222,22 @@ impl JobStream {
     /// The next delivery; `None` when the queue was closed, `Err` when the connection was lost.
     pub async fn next(&mut self) -> Option<Result<JobDelivery, QueueError>> {
         match self {
-            JobStream::Memory(s) => s.next().await.map(Ok),
-            JobStream::Amqp(s) => s.next().await,
+            JobStream::Memory(s) => s.next().await.map(|(job, previous_deliveries, handle)| {
+                Ok(JobDelivery {
+                    job: Ok(job),
+                    previous_deliveries,
+                    death_reason: None,
+                    handle: DeliveryHandle::Memory(Box::new(handle)),
+                })
+            }),
+            JobStream::Amqp(s) => s.next().await.map(|delivery| {
+                delivery.map(|d| JobDelivery {
+                    job: d.job,
+                    previous_deliveries: d.previous_deliveries,
+                    death_reason: d.death_reason,
+                    handle: DeliveryHandle::Amqp(d.acker),
+                })
+            }),
         }
     }
 
@@ -175,6 +246,49 @@ impl JobStream {
         match self {
             JobStream::Memory(_) => {}
             JobStream::Amqp(s) => s.stop().await,
+        }
+    }
+}
+
+/// One delivered log request (`Err` when the message does not parse: it can only be dropped).
+#[derive(Debug)]
+pub struct LogDelivery {
+    pub request: Result<LogRequest, String>,
+    pub handle: DeliveryHandle,
+}
+
+/// Deliveries of log requests.
+#[derive(Debug)]
+pub enum LogStream {
+    Memory(memory_log::MemoryLogStream),
+    Amqp(Box<amqp::AmqpLogStream>),
+}
+
+impl LogStream {
+    /// The next request; `None` only when the in-process queue is closed and drained, `Err` when
+    /// the connection was lost.
+    pub async fn next(&mut self) -> Option<Result<LogDelivery, QueueError>> {
+        match self {
+            LogStream::Memory(s) => s.next().await.map(|(request, handle)| {
+                Ok(LogDelivery {
+                    request: Ok(request),
+                    handle: DeliveryHandle::MemoryLog(handle),
+                })
+            }),
+            LogStream::Amqp(s) => s.next().await.map(|delivery| {
+                delivery.map(|d| LogDelivery {
+                    request: d.request,
+                    handle: DeliveryHandle::Amqp(d.acker),
+                })
+            }),
+        }
+    }
+
+    /// Asks for no more deliveries (shutdown).
+    pub async fn stop(&self) {
+        match self {
+            LogStream::Memory(_) => {}
+            LogStream::Amqp(s) => s.stop().await,
         }
     }
 }

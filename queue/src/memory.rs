@@ -4,10 +4,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use caravan_proto::{BatchId, Job, JobEvent, JobKind};
+use caravan_proto::{BatchId, Job, JobEvent, JobKind, LogRequest};
 use tokio::sync::{mpsc, Notify};
 
-use crate::{DeliveryHandle, JobDelivery, QueueError};
+use crate::error::QueueError;
 
 #[derive(Debug)]
 struct Envelope {
@@ -19,7 +19,9 @@ struct Envelope {
 struct State {
     ready: HashMap<JobKind, VecDeque<Envelope>>,
     dead: Vec<Job>,
+    acked: Vec<Job>,
     events: HashMap<BatchId, mpsc::UnboundedSender<JobEvent>>,
+    log: VecDeque<LogRequest>,
     closed: bool,
 }
 
@@ -68,6 +70,53 @@ impl MemoryQueue {
         }
     }
 
+    pub(crate) fn publish_log_request(&self, request: LogRequest) -> Result<(), QueueError> {
+        if self.is_closed() {
+            return Err(QueueError::Closed);
+        }
+        self.push_log(request, false);
+        Ok(())
+    }
+
+    pub(crate) fn push_log(&self, request: LogRequest, front: bool) {
+        {
+            let mut state = self.inner.state.lock().expect("queue state poisoned");
+            if front {
+                state.log.push_front(request);
+            } else {
+                state.log.push_back(request);
+            }
+        }
+        self.inner.changed.notify_waiters();
+    }
+
+    pub(crate) fn pop_log(&self) -> Option<LogRequest> {
+        let mut state = self.inner.state.lock().expect("queue state poisoned");
+        state.log.pop_front()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.inner
+            .state
+            .lock()
+            .expect("queue state poisoned")
+            .closed
+    }
+
+    pub(crate) fn changed(&self) -> &Notify {
+        &self.inner.changed
+    }
+
+    /// Log requests waiting for the sequencer, for tests.
+    pub fn log_len(&self) -> usize {
+        self.inner
+            .state
+            .lock()
+            .expect("queue state poisoned")
+            .log
+            .len()
+    }
+
     pub(crate) fn publish_event(&self, event: JobEvent) {
         let state = self.inner.state.lock().expect("queue state poisoned");
         if let Some(tx) = state.events.get(&event.batch_id) {
@@ -97,6 +146,16 @@ impl MemoryQueue {
         self.inner.changed.notify_waiters();
     }
 
+    /// Jobs whose delivery was acknowledged, in order, for tests.
+    pub fn acked(&self) -> Vec<Job> {
+        self.inner
+            .state
+            .lock()
+            .expect("queue state poisoned")
+            .acked
+            .clone()
+    }
+
     /// Jobs that were dead-lettered, for tests and the embedded summary.
     pub fn dead_letters(&self) -> Vec<Job> {
         self.inner
@@ -122,7 +181,9 @@ pub struct MemoryJobStream {
 }
 
 impl MemoryJobStream {
-    pub(crate) async fn next(&mut self) -> Option<JobDelivery> {
+    /// The next job, how many times it was delivered before, and its handle; `None` once the
+    /// queue is closed.
+    pub(crate) async fn next(&mut self) -> Option<(Job, u32, MemoryHandle)> {
         loop {
             // Registered before the check, so a push between the check and the await wakes us.
             let changed = self.queue.inner.changed.notified();
@@ -132,18 +193,14 @@ impl MemoryJobStream {
                     if let Some(envelope) = state.ready.get_mut(kind).and_then(VecDeque::pop_front)
                     {
                         let previous = envelope.deliveries;
-                        return Some(JobDelivery {
-                            job: Ok(envelope.job.clone()),
-                            previous_deliveries: previous,
-                            death_reason: None,
-                            handle: DeliveryHandle::Memory(Box::new(MemoryHandle {
-                                queue: self.queue.clone(),
-                                envelope: Some(Envelope {
-                                    job: envelope.job,
-                                    deliveries: previous + 1,
-                                }),
-                            })),
-                        });
+                        let handle = MemoryHandle {
+                            queue: self.queue.clone(),
+                            envelope: Some(Envelope {
+                                job: envelope.job.clone(),
+                                deliveries: previous + 1,
+                            }),
+                        };
+                        return Some((envelope.job, previous, handle));
                     }
                 }
                 if state.closed {
@@ -165,7 +222,10 @@ pub struct MemoryHandle {
 
 impl MemoryHandle {
     pub(crate) fn ack(mut self) {
-        self.envelope = None;
+        if let Some(envelope) = self.envelope.take() {
+            let mut state = self.queue.inner.state.lock().expect("queue state poisoned");
+            state.acked.push(envelope.job);
+        }
     }
 
     pub(crate) fn requeue(mut self) {

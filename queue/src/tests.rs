@@ -44,6 +44,8 @@ async fn memory_queue_delivers_by_kind_and_redelivers_unsettled_jobs() {
     let video = videos.next().await.unwrap().unwrap();
     video.handle.ack().await.unwrap();
     assert_eq!(mq.ready_len(), 0);
+    let acked: Vec<_> = mq.acked().iter().map(|j| j.kind).collect();
+    assert_eq!(acked, vec![JobKind::Video]);
 
     mq.close();
     assert!(images.next().await.is_none());
@@ -100,4 +102,39 @@ fn broker_urls_are_redacted_for_logs() {
         connection_name: "t".into(),
     };
     assert!(!format!("{config:?}").contains("p4ss"));
+}
+
+fn log_request(n: u8) -> LogRequest {
+    LogRequest {
+        v: caravan_proto::PROTO_VERSION,
+        receipt_key: format!("receipts/{n:064x}/default.json"),
+        receipt_sha256: format!("{n:064x}"),
+        signature_sha256: format!("{:064x}", n + 1),
+    }
+}
+
+#[tokio::test]
+async fn memory_log_requests_are_redelivered_unless_acked_and_end_when_closed_and_drained() {
+    let mq = MemoryQueue::new();
+    let queue = Queue::Memory(mq.clone());
+    queue.publish_log_request(&log_request(1)).await.unwrap();
+    queue.publish_log_request(&log_request(2)).await.unwrap();
+    let mut stream = queue.consume_log_requests(16).await.unwrap();
+
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(first.request.as_ref().unwrap(), &log_request(1));
+    // A sequencer that dies without settling hands the request back, first in line.
+    drop(first);
+    let again = stream.next().await.unwrap().unwrap();
+    assert_eq!(again.request.as_ref().unwrap(), &log_request(1));
+    again.handle.ack().await.unwrap();
+
+    mq.close();
+    // Closed, but a request is still waiting: the sequencer gets it before the end.
+    assert!(queue.publish_log_request(&log_request(3)).await.is_err());
+    let last = stream.next().await.unwrap().unwrap();
+    assert_eq!(last.request.as_ref().unwrap(), &log_request(2));
+    last.handle.ack().await.unwrap();
+    assert!(stream.next().await.is_none());
+    assert_eq!(mq.log_len(), 0);
 }

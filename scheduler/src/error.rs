@@ -23,9 +23,6 @@ pub enum SchedulerError {
     #[error("the batch index {key} is damaged: {detail}")]
     BadIndex { key: String, detail: String },
 
-    #[error(transparent)]
-    Worker(#[from] caravan_worker::worker::WorkerError),
-
     #[error("{0}; fix the catalogue and submit again (nothing was published)")]
     Catalogue(String),
 }

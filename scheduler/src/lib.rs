@@ -6,7 +6,7 @@
 //! - [`submit`]: publishes one job per new asset, writes the batch index, follows the batch.
 //! - [`follow`]: waits for a batch's jobs through events, cross-checked against the store.
 //! - [`status`]: a batch's state, computed from its index and the receipts and failure records.
-//! - [`embedded`]: scheduler, in-process queue and workers in one process (`caravan run`).
+//! - [`progress`]: the recent completion rate and the time left.
 //!
 //! # Invariants
 //! - The store is the source of truth: a summary is computed from receipts and failure
@@ -17,10 +17,10 @@
 //! - The batch index is written before the scheduler waits, so `caravan status` works even if
 //!   the submitting process is gone.
 
-pub mod embedded;
 mod error;
 pub mod follow;
 pub mod metadata;
+pub mod progress;
 pub mod scan;
 pub mod status;
 pub mod submit;
@@ -28,6 +28,3 @@ pub mod submit;
 pub use error::SchedulerError;
 pub use status::Summary;
 pub use submit::{submit, MasterMode, Source, SubmitOptions};
-
-#[cfg(test)]
-mod tests;

@@ -3,8 +3,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use caravan_proto::AssetId;
-use caravan_worker::sniff::{sniff, Sniffed, SNIFF_LEN};
+use caravan_proto::sniff::{sniff, Sniffed, SNIFF_LEN};
+use caravan_proto::{AssetId, FailureCode};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
@@ -23,7 +23,7 @@ pub struct ScannedFile {
 #[derive(Debug, Clone)]
 pub enum ScanOutcome {
     Media { asset_id: AssetId, sniffed: Sniffed },
-    Rejected { code: &'static str, message: String },
+    Rejected { code: FailureCode, message: String },
 }
 
 /// Hashes this many files at once.
@@ -166,7 +166,7 @@ fn examine(source_name: String, path: PathBuf) -> ScannedFile {
         Err(e) => {
             return rejected(
                 0,
-                "unreadable",
+                FailureCode::Unreadable,
                 format!("cannot read the file: {e}; check its permissions"),
             )
         }
@@ -174,7 +174,7 @@ fn examine(source_name: String, path: PathBuf) -> ScannedFile {
     if size == 0 {
         return rejected(
             0,
-            "empty_file",
+            FailureCode::EmptyFile,
             "the file is empty; submit the real master".into(),
         );
     }
@@ -190,7 +190,7 @@ fn examine(source_name: String, path: PathBuf) -> ScannedFile {
         },
         None => rejected(
             size,
-            "unsupported_format",
+            FailureCode::UnsupportedFormat,
             "the content is not an image or video format Caravan processes (TIFF, JPEG, PNG, WebP, JPEG 2000, Matroska, MP4/MOV, AVI, DV, MXF, MPEG); the file name is not looked at".into(),
         ),
     }
@@ -217,3 +217,6 @@ pub fn hash_file(path: &Path) -> std::io::Result<(u64, Vec<u8>, String)> {
     }
     Ok((size, head, hex::encode(hasher.finalize())))
 }
+
+#[cfg(test)]
+mod tests;

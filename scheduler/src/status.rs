@@ -4,9 +4,11 @@
 use std::fmt;
 
 use caravan_proto::{keys, BatchId, BatchIndex, Disposition, FailureRecord};
+use caravan_queue::QueueDepth;
 use caravan_store::Store;
 use serde::Serialize;
 
+use crate::progress::{self, Progress};
 use crate::SchedulerError;
 
 /// What became of every file of a batch.
@@ -27,6 +29,12 @@ pub struct Summary {
     pub rejected: Vec<Problem>,
     /// Queued and not finished yet.
     pub pending: Vec<Item>,
+    /// The recent completion rate and the time left, while assets are pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    /// Each job queue's backlog and consumers, when the broker was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queues: Option<Vec<QueueDepth>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -85,7 +93,10 @@ pub async fn summarize(store: &Store, index: &BatchIndex) -> Result<Summary, Sch
         failed: Vec::new(),
         rejected: Vec::new(),
         pending: Vec::new(),
+        progress: None,
+        queues: None,
     };
+    let mut finished_at = Vec::new();
     for entry in &index.entries {
         let asset = entry.asset_id.as_ref();
         let receipt_key = asset.map(|a| keys::receipt(a, &index.profile));
@@ -110,11 +121,11 @@ pub async fn summarize(store: &Store, index: &BatchIndex) -> Result<Summary, Sch
             }),
             (Disposition::Duplicate { .. }, _) => summary.duplicates.push(item()),
             (Disposition::Queued { job_id }, Some(asset)) => {
-                if store
-                    .size_of(receipt_key.as_deref().unwrap_or_default())
+                if let Some((_, modified)) = store
+                    .stat(receipt_key.as_deref().unwrap_or_default())
                     .await?
-                    .is_some()
                 {
+                    finished_at.push(modified);
                     summary.done.push(item());
                 } else if let Some(failure) = failure_of(store, asset, index, *job_id).await? {
                     summary.failed.push(Problem {
@@ -129,6 +140,14 @@ pub async fn summarize(store: &Store, index: &BatchIndex) -> Result<Summary, Sch
             }
             (Disposition::Queued { .. }, None) => summary.pending.push(item()),
         }
+    }
+    if !summary.pending.is_empty() {
+        summary.progress = Some(progress::estimate(
+            std::time::SystemTime::now(),
+            index.created_at.into(),
+            &finished_at,
+            summary.pending.len(),
+        ));
     }
     Ok(summary)
 }
@@ -150,6 +169,15 @@ pub(crate) async fn failure_of(
     Ok(serde_json::from_slice::<FailureRecord>(&bytes)
         .ok()
         .filter(|f| f.job_id == job_id))
+}
+
+/// `95 s`, `12 min`, `3 h 20 min`.
+fn duration(seconds: u64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s.div_ceil(60)),
+        s => format!("{} h {} min", s / 3600, (s % 3600).div_ceil(60)),
+    }
 }
 
 impl fmt::Display for Summary {
@@ -176,6 +204,33 @@ impl fmt::Display for Summary {
                 for p in problems.iter() {
                     writeln!(f, "    {} — {}: {}", p.source_name, p.code, p.message)?;
                 }
+            }
+        }
+        if let Some(p) = &self.progress {
+            match p.eta_seconds {
+                Some(eta) => writeln!(
+                    f,
+                    "  {:.1} assets a minute over the last {}; about {} left",
+                    p.per_minute,
+                    duration(p.window_seconds),
+                    duration(eta)
+                )?,
+                None => writeln!(
+                    f,
+                    "  Nothing finished in the last {}: no time left to estimate (are workers running? see the queues below)",
+                    duration(p.window_seconds)
+                )?,
+            }
+        }
+        if let Some(queues) = &self.queues {
+            writeln!(f, "  Queues (jobs waiting, workers consuming):")?;
+            for q in queues {
+                let what = q.kind.map_or("dead letters", |k| k.as_str());
+                writeln!(
+                    f,
+                    "    {what:<12} {:>7} waiting  {:>3} consuming  ({})",
+                    q.ready, q.consumers, q.queue
+                )?;
             }
         }
         if !self.pending.is_empty() {

@@ -43,6 +43,9 @@ pub struct SubmitOptions {
     pub progress: bool,
     /// Publish assets again whose earlier job failed permanently.
     pub retry_failed: bool,
+    /// The BCP 47 tag of the catalogue's untagged text columns (checked by
+    /// [`crate::metadata::language_tag`]); `None`: not said.
+    pub language: Option<String>,
 }
 
 /// Submits every file of `source` and returns the batch's summary.
@@ -100,9 +103,11 @@ pub async fn submit(
         }
     };
     let catalogue = match catalogue {
-        Some(bytes) => {
-            Catalogue::parse(&String::from_utf8_lossy(&bytes)).map_err(SchedulerError::Catalogue)?
-        }
+        Some(bytes) => Catalogue::parse(
+            &String::from_utf8_lossy(&bytes),
+            options.language.as_deref(),
+        )
+        .map_err(SchedulerError::Catalogue)?,
         None => Catalogue::default(),
     };
     if !catalogue.is_empty() {
@@ -137,7 +142,7 @@ pub async fn submit(
                     media_type: None,
                     size: file.size,
                     disposition: Disposition::Rejected {
-                        code: (*code).to_owned(),
+                        code: (*code).into(),
                         message: message.clone(),
                     },
                 });

@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use caravan_proto::FailureCode;
+
 /// What went wrong talking to a store. [`StoreError::is_retryable`] tells the job layer whether
 /// trying again later can help.
 #[derive(Debug, thiserror::Error)]
@@ -61,15 +63,15 @@ impl StoreError {
     }
 
     /// A stable classification for events, receipts and metrics.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> FailureCode {
         match self {
-            StoreError::NotFound { .. } => "store_not_found",
-            StoreError::InvalidKey { .. } => "store_invalid_key",
-            StoreError::Unavailable { .. } => "store_unavailable",
-            StoreError::Refused { .. } => "store_refused",
-            StoreError::Io { .. } => "local_io",
-            StoreError::Config(_) => "store_config",
-            StoreError::Cancelled { .. } => "cancelled",
+            StoreError::NotFound { .. } => FailureCode::StoreNotFound,
+            StoreError::InvalidKey { .. } => FailureCode::StoreInvalidKey,
+            StoreError::Unavailable { .. } => FailureCode::StoreUnavailable,
+            StoreError::Refused { .. } => FailureCode::StoreRefused,
+            StoreError::Io { .. } => FailureCode::LocalIo,
+            StoreError::Config(_) => FailureCode::StoreConfig,
+            StoreError::Cancelled { .. } => FailureCode::Cancelled,
         }
     }
 

@@ -13,8 +13,8 @@ impl HashingCounter {
         self.size += chunk.len() as u64;
     }
 
-    pub(crate) fn finish(self) -> crate::ObjectSummary {
-        crate::ObjectSummary {
+    pub(crate) fn finish(self) -> crate::object::ObjectSummary {
+        crate::object::ObjectSummary {
             size: self.size,
             sha256: hex::encode(self.hasher.finalize()),
         }

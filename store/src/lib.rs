@@ -13,26 +13,22 @@
 
 mod error;
 mod hashing;
+mod key;
 pub mod local;
+mod object;
 pub mod s3;
 mod secret;
 
 use std::path::Path;
+use std::time::SystemTime;
 
 use tokio_util::sync::CancellationToken;
 
 pub use error::StoreError;
 pub use local::LocalStore;
+pub use object::ObjectSummary;
 pub use s3::{S3Config, S3Store};
 pub use secret::Secret;
-
-/// Size and SHA-256 of an object as it was written or read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectSummary {
-    pub size: u64,
-    /// Lowercase hex SHA-256.
-    pub sha256: String,
-}
 
 /// An object store. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -74,8 +70,9 @@ impl Store {
     }
 
     /// Writes a small object only if `key` does not exist yet; `Ok(false)` if it did. Used for
-    /// receipts, so two workers racing on one asset leave exactly one. (A server that ignores
-    /// `If-None-Match` degrades to last-writer-wins with identical outputs.)
+    /// receipts, so two workers racing on one asset leave exactly one. On an S3 server that
+    /// ignores `If-None-Match` (found out once, by a probe) it looks before writing, which two
+    /// writers at the same instant can both pass: the lease keeps that from happening.
     pub async fn put_bytes_if_absent(
         &self,
         key: &str,
@@ -106,9 +103,14 @@ impl Store {
 
     /// The object's size, or `None` if it does not exist.
     pub async fn size_of(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.stat(key).await?.map(|(size, _)| size))
+    }
+
+    /// An object's size and last-modified time, or `None` when it does not exist.
+    pub async fn stat(&self, key: &str) -> Result<Option<(u64, SystemTime)>, StoreError> {
         match self {
-            Store::Local(s) => s.size_of(key).await,
-            Store::S3(s) => s.size_of(key).await,
+            Store::Local(s) => s.stat(key).await,
+            Store::S3(s) => s.stat(key).await,
         }
     }
 
@@ -136,20 +138,6 @@ impl Store {
             Store::S3(s) => s.describe(),
         }
     }
-}
-
-/// Splits a key into checked path components.
-pub(crate) fn key_components(key: &str) -> Result<Vec<&str>, StoreError> {
-    let parts: Vec<&str> = key.split('/').collect();
-    let bad = parts
-        .iter()
-        .any(|p| p.is_empty() || *p == "." || *p == ".." || p.contains('\0') || p.contains('\\'));
-    if key.is_empty() || bad {
-        return Err(StoreError::InvalidKey {
-            key: key.chars().take(200).collect(),
-        });
-    }
-    Ok(parts)
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use tokio::fs;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::error::StoreError;
 use crate::hashing::HashingCounter;
-use crate::{key_components, ObjectSummary, StoreError};
+use crate::key::key_components;
+use crate::object::ObjectSummary;
 
 const CHUNK: usize = 1 << 20;
 
@@ -160,10 +162,16 @@ impl LocalStore {
         }
     }
 
-    pub(crate) async fn size_of(&self, key: &str) -> Result<Option<u64>, StoreError> {
+    pub(crate) async fn stat(
+        &self,
+        key: &str,
+    ) -> Result<Option<(u64, std::time::SystemTime)>, StoreError> {
         let path = self.path_of(key)?;
         match fs::metadata(&path).await {
-            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            Ok(m) if m.is_file() => Ok(Some((
+                m.len(),
+                m.modified().unwrap_or(std::time::UNIX_EPOCH),
+            ))),
             Ok(_) => Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StoreError::io(&path, e)),

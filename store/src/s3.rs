@@ -18,8 +18,11 @@ use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
+use crate::error::StoreError;
 use crate::hashing::HashingCounter;
-use crate::{key_components, ObjectSummary, Secret, StoreError};
+use crate::key::key_components;
+use crate::object::ObjectSummary;
+use crate::secret::Secret;
 
 /// Where and how to reach the bucket. Built from `CARAVAN_S3_*` variables by
 /// [`S3Config::from_env`]; secrets may come from files (`*_FILE`, as Kubernetes mounts them).
@@ -85,6 +88,9 @@ pub struct S3Store {
     bucket: String,
     target: String,
     part_size: usize,
+    /// Whether the server honours `If-None-Match: *` on PUT (learnt once, by a probe): some
+    /// S3-compatible servers ignore the header and overwrite.
+    conditional_writes: std::sync::Arc<tokio::sync::OnceCell<bool>>,
 }
 
 impl S3Store {
@@ -123,6 +129,7 @@ impl S3Store {
             bucket: config.bucket.clone(),
             target,
             part_size: config.part_size.max(5 << 20),
+            conditional_writes: Default::default(),
         }
     }
 
@@ -321,6 +328,28 @@ impl S3Store {
         Ok(hash.finish())
     }
 
+    /// Whether this server honours conditional writes (`If-None-Match: *`), found out once by
+    /// writing a probe object twice.
+    pub async fn honours_conditional_writes(&self) -> Result<bool, StoreError> {
+        self.conditional_writes
+            .get_or_try_init(|| async {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                let probe = format!(".caravan-probe/conditional-write-{nanos}");
+                let first = self.put_if_none_match(&probe, b"1".to_vec(), "text/plain").await?;
+                let second = self.put_if_none_match(&probe, b"2".to_vec(), "text/plain").await?;
+                let _ = self.delete(&probe).await;
+                let honoured = first && !second;
+                if !honoured {
+                    tracing::warn!(store = %self.target, "The S3 server ignores If-None-Match; receipts are written after a HEAD check, and leases keep two workers from committing one asset");
+                }
+                Ok(honoured)
+            })
+            .await
+            .copied()
+    }
+
     pub(crate) async fn put_bytes_if_absent(
         &self,
         key: &str,
@@ -328,6 +357,24 @@ impl S3Store {
         media_type: &str,
     ) -> Result<bool, StoreError> {
         key_components(key)?;
+        if self.honours_conditional_writes().await? {
+            return self.put_if_none_match(key, bytes, media_type).await;
+        }
+        // The server would overwrite: look first (a race between the look and the write is left
+        // to the lease).
+        if self.stat(key).await?.is_some() {
+            return Ok(false);
+        }
+        self.put_bytes(key, bytes, media_type).await.map(|_| true)
+    }
+
+    /// PUT with `If-None-Match: *`: `Ok(false)` when the server says the object exists (412).
+    async fn put_if_none_match(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        media_type: &str,
+    ) -> Result<bool, StoreError> {
         let sent = self
             .client
             .put_object()
@@ -409,7 +456,10 @@ impl S3Store {
         Ok(Some(bytes.to_vec()))
     }
 
-    pub(crate) async fn size_of(&self, key: &str) -> Result<Option<u64>, StoreError> {
+    pub(crate) async fn stat(
+        &self,
+        key: &str,
+    ) -> Result<Option<(u64, std::time::SystemTime)>, StoreError> {
         key_components(key)?;
         match self
             .client
@@ -419,7 +469,16 @@ impl S3Store {
             .send()
             .await
         {
-            Ok(head) => Ok(Some(head.content_length().unwrap_or(0).max(0) as u64)),
+            Ok(head) => {
+                let modified = head
+                    .last_modified()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok())
+                    .unwrap_or(std::time::UNIX_EPOCH);
+                Ok(Some((
+                    head.content_length().unwrap_or(0).max(0) as u64,
+                    modified,
+                )))
+            }
             Err(e) => match self.classify(e, "head_object", key) {
                 StoreError::NotFound { .. } => Ok(None),
                 other => Err(other),

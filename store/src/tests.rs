@@ -78,7 +78,7 @@ async fn keys_that_could_escape_the_store_are_refused() {
             .put_bytes(key, b"x".to_vec(), "text/plain")
             .await
             .unwrap_err();
-        assert_eq!(err.code(), "store_invalid_key", "{key:?}");
+        assert_eq!(err.code().as_str(), "store_invalid_key", "{key:?}");
     }
 }
 
@@ -165,4 +165,19 @@ async fn listing_a_prefix_returns_exactly_the_keys_below_it() {
     );
     assert!(store.list("nothing/").await.unwrap().is_empty());
     assert!(store.list("../").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn local_store_stat_gives_size_and_modification_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::Local(LocalStore::new(dir.path()));
+    let before = std::time::SystemTime::now() - std::time::Duration::from_secs(2);
+    store
+        .put_bytes("receipts/a.json", b"{}".to_vec(), "application/json")
+        .await
+        .unwrap();
+    let (size, modified) = store.stat("receipts/a.json").await.unwrap().unwrap();
+    assert_eq!(size, 2);
+    assert!(modified >= before && modified <= std::time::SystemTime::now());
+    assert_eq!(store.stat("receipts/b.json").await.unwrap(), None);
 }

@@ -5,14 +5,32 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
+use caravan_testkit::corpus;
+use caravan_testkit::images::png_header_bomb;
+
 /// What a generated file must end as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
     /// Processed: a good master, whatever its name.
     Done,
-    /// Failed or rejected with a reason; never done.
-    Refused,
+    /// Failed or rejected with this failure code (and a reason); never done.
+    Refused(&'static str),
 }
+
+/// Pillow's regression files in the shared corpus, and the code each must end with.
+const PILLOW: &[(&str, &str)] = &[
+    ("broken.png", "undecodable_input"),
+    ("broken_data_stream.png", "undecodable_input"),
+    (
+        "crash-0c7e0e8e11ce787078f00b5b0ca409a167f070e0.tif",
+        "undecodable_input",
+    ),
+    ("crash-2020-10-test.tif", "limits_exceeded"),
+    (
+        "crash-4fb027452e6988530aa5dabee76eecacb3b79f8a.j2k",
+        "undecodable_input",
+    ),
+];
 
 /// Writes the hostile batch into `dir`; returns each file's name (relative) and expectation.
 /// `canary` is a file whose content must never reach an output.
@@ -31,65 +49,77 @@ pub fn write_batch(dir: &Path, canary: &Path) -> Vec<(String, Expect)> {
     put(
         "bombs/header-60000x60000.png",
         &png_header_bomb(60_000, 60_000),
-        Expect::Refused,
+        Expect::Refused("limits_exceeded"),
     );
     put(
         "bombs/header-65500x65500.jpg",
         &jpeg_with_size(&good_jpeg, 65_500, 65_500),
-        Expect::Refused,
+        Expect::Refused("limits_exceeded"),
     );
     put(
         "bombs/header-100000x100000.tif",
         &tiff_header_bomb(100_000, 100_000),
-        Expect::Refused,
+        Expect::Refused("limits_exceeded"),
     );
     // A compression bomb within the pixel limit: a small file that decodes to gigabytes.
     put(
         "bombs/zeros-20000x20000.png",
         &png_gray_zeros(20_000, 20_000),
-        Expect::Refused,
+        Expect::Refused("limits_exceeded"),
     );
     // Truncated at several lengths.
     for pct in [10, 50, 90] {
         put(
             &format!("truncated/png-{pct}.png"),
             &good_png[..good_png.len() * pct / 100],
-            Expect::Refused,
+            Expect::Refused("undecodable_input"),
         );
         put(
             &format!("truncated/jpeg-{pct}.jpg"),
             &good_jpeg[..good_jpeg.len() * pct / 100],
-            Expect::Refused,
+            Expect::Refused("undecodable_input"),
         );
     }
     // Wrong extensions and polyglots.
     put(
         "wrong/text-named.jpg",
         b"Bildnis einer Frau, 1890. Rights: CC BY 4.0",
-        Expect::Refused,
+        Expect::Refused("unsupported_format"),
     );
     let mut polyglot = good_jpeg[..20].to_vec();
     polyglot.extend_from_slice(b"<html><script>alert(1)</script></html>");
-    put("wrong/jpeg-html-polyglot.jpg", &polyglot, Expect::Refused);
+    put(
+        "wrong/jpeg-html-polyglot.jpg",
+        &polyglot,
+        Expect::Refused("undecodable_input"),
+    );
     put("wrong/png-named.mkv", &good_png, Expect::Done);
     // Playlists that point at a local file: never opened.
     let canary_url = format!("file://{}", canary.display());
     put(
         "playlists/list.m3u8",
         format!("#EXTM3U\n#EXTINF:1,\n{canary_url}\n").as_bytes(),
-        Expect::Refused,
+        Expect::Refused("unsupported_format"),
     );
     let mut avi = b"RIFF\x00\x10\x00\x00AVI LIST".to_vec();
     avi.extend_from_slice(
         format!("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:1,\n{canary_url}\n#EXT-X-ENDLIST\n")
             .as_bytes(),
     );
-    put("playlists/playlist-in.avi", &avi, Expect::Refused);
+    put(
+        "playlists/playlist-in.avi",
+        &avi,
+        Expect::Refused("no_video_stream"),
+    );
     let mut mkv = vec![0x1A, 0x45, 0xDF, 0xA3];
     mkv.extend_from_slice(
         format!("ffconcat version 1.0\nfile '{}'\n", canary.display()).as_bytes(),
     );
-    put("playlists/concat-in.mkv", &mkv, Expect::Refused);
+    put(
+        "playlists/concat-in.mkv",
+        &mkv,
+        Expect::Refused("undecodable_input"),
+    );
     // Good masters with names that must never reach a key or a path.
     put(
         "names/%2e%2e%2f%2e%2e%2fetc%2fpasswd.png",
@@ -152,9 +182,12 @@ pub fn write_batch(dir: &Path, canary: &Path) -> Vec<(String, Expect)> {
         &bytes[..bytes.len() * 40 / 100],
     )
     .unwrap();
-    files.push(("video/truncated-40.mkv".into(), Expect::Refused));
+    files.push((
+        "video/truncated-40.mkv".into(),
+        Expect::Refused("undecodable_input"),
+    ));
     std::fs::write(video.join("empty.mkv"), b"").unwrap();
-    files.push(("video/empty.mkv".into(), Expect::Refused));
+    files.push(("video/empty.mkv".into(), Expect::Refused("empty_file")));
     let mut maps = vec!["-f", "lavfi", "-i", "testsrc=size=32x32:rate=1", "-t", "1"];
     for _ in 0..200 {
         maps.extend(["-map", "0:v"]);
@@ -162,7 +195,10 @@ pub fn write_batch(dir: &Path, canary: &Path) -> Vec<(String, Expect)> {
     let streams = video.join("200-streams.mkv");
     maps.extend(["-c:v", "ffv1", streams.to_str().unwrap()]);
     ff(&maps);
-    files.push(("video/200-streams.mkv".into(), Expect::Refused));
+    files.push((
+        "video/200-streams.mkv".into(),
+        Expect::Refused("limits_exceeded"),
+    ));
     let long = video.join("absurd-duration.mkv");
     ff(&[
         "-f",
@@ -179,7 +215,10 @@ pub fn write_batch(dir: &Path, canary: &Path) -> Vec<(String, Expect)> {
         "ffv1",
         long.to_str().unwrap(),
     ]);
-    files.push(("video/absurd-duration.mkv".into(), Expect::Refused));
+    files.push((
+        "video/absurd-duration.mkv".into(),
+        Expect::Refused("limits_exceeded"),
+    ));
     let audio_only = video.join("audio-only.mkv");
     ff(&[
         "-f",
@@ -192,23 +231,26 @@ pub fn write_batch(dir: &Path, canary: &Path) -> Vec<(String, Expect)> {
         "pcm_s16le",
         audio_only.to_str().unwrap(),
     ]);
-    files.push(("video/audio-only.mkv".into(), Expect::Refused));
+    files.push((
+        "video/audio-only.mkv".into(),
+        Expect::Refused("no_video_stream"),
+    ));
 
-    // Pillow's regression files, when the shared corpus is beside the repository.
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/hostile");
-    match std::fs::read_dir(&corpus) {
-        Ok(entries) => {
-            for entry in entries.flatten() {
-                let name = format!("pillow/{}", entry.file_name().to_string_lossy());
-                std::fs::create_dir_all(dir.join("pillow")).unwrap();
-                std::fs::copy(entry.path(), dir.join(&name)).unwrap();
-                files.push((name, Expect::Refused));
-            }
+    // Pillow's regression files from the shared corpus.
+    if let Some(corpus) = corpus::dir("row8_hostile_corpus (Pillow's files)", "hostile") {
+        for entry in std::fs::read_dir(&corpus).unwrap().flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let (_, code) = PILLOW
+                .iter()
+                .find(|(known, _)| *known == file)
+                .unwrap_or_else(|| {
+                    panic!("add the corpus's hostile/{file} and its code to PILLOW")
+                });
+            let name = format!("pillow/{file}");
+            std::fs::create_dir_all(dir.join("pillow")).unwrap();
+            std::fs::copy(entry.path(), dir.join(&name)).unwrap();
+            files.push((name, Expect::Refused(code)));
         }
-        Err(_) => eprintln!(
-            "note: {} is absent; its files are not part of this run",
-            corpus.display()
-        ),
     }
     files
 }
@@ -239,25 +281,6 @@ fn jpeg_with_size(jpeg: &[u8], w: u16, h: u16) -> Vec<u8> {
         .expect("baseline JPEG has SOF0");
     out[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
     out[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
-    out
-}
-
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let mut body = kind.to_vec();
-    body.extend_from_slice(data);
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&crc32(&body).to_be_bytes());
-}
-
-fn png_header_bomb(w: u32, h: u32) -> Vec<u8> {
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = w.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    png_chunk(&mut out, b"IHDR", &ihdr);
-    png_chunk(&mut out, b"IDAT", b"\x78\x9c\x03\x00");
-    png_chunk(&mut out, b"IEND", b"");
     out
 }
 
@@ -306,19 +329,4 @@ fn tiff_header_bomb(w: u32, h: u32) -> Vec<u8> {
     out.resize(0x200 + 16, 0);
     out.flush().unwrap();
     out
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }

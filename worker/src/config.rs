@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use caravan_proto::JobKind;
+use caravan_trust::Signer;
 
 use crate::profiles::ProfileSet;
 
@@ -31,7 +34,8 @@ pub struct WorkerConfig {
     pub isolation: Isolation,
     /// Attempts at a job that keeps failing transiently before it is failed for good.
     pub max_attempts: u32,
-    /// First retry delay; doubled per attempt, capped at five minutes, with jitter.
+    /// First retry delay; doubled per attempt, capped at five minutes, with jitter
+    /// ([`crate::retry::backoff`]).
     pub retry_base_delay: Duration,
     /// How long in-flight jobs may run on after shutdown was requested.
     pub shutdown_grace: Duration,
@@ -45,6 +49,11 @@ pub struct WorkerConfig {
     pub leases: bool,
     /// A deliberate crash for fault-injection tests; `None` in every deployment.
     pub failpoint: Option<Failpoint>,
+    /// The signing key and content-credential signer: with one, outputs carry content
+    /// credentials, receipts are signed and logged, and the worker runs a log sequencer.
+    pub signer: Option<Arc<Signer>>,
+    /// Where to serve `/metrics`, `/healthz` and `/readyz`; `None`: nowhere.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Places where a fault-injection test can make the worker process die on purpose
@@ -53,6 +62,8 @@ pub struct WorkerConfig {
 pub enum Failpoint {
     /// After every output of a job is stored, before its receipt is written.
     BeforeReceipt,
+    /// After the receipt is committed, before its signature is stored and it is logged.
+    AfterReceipt,
 }
 
 impl std::str::FromStr for Failpoint {
@@ -60,8 +71,9 @@ impl std::str::FromStr for Failpoint {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "before_receipt" => Ok(Failpoint::BeforeReceipt),
+            "after_receipt" => Ok(Failpoint::AfterReceipt),
             other => Err(format!(
-                "unknown failpoint {other:?} (known: before_receipt)"
+                "unknown failpoint {other:?} (known: before_receipt, after_receipt)"
             )),
         }
     }
@@ -84,17 +96,9 @@ impl WorkerConfig {
             watch_dead_letters: true,
             leases: true,
             failpoint: None,
+            signer: None,
+            metrics_addr: None,
         }
-    }
-
-    /// Delay before retry number `attempt` (1-based): exponential, capped, with jitter.
-    pub fn retry_delay(&self, attempt: u32) -> Duration {
-        let exp = self
-            .retry_base_delay
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
-        let capped = exp.min(Duration::from_secs(300));
-        let jitter = capped.mul_f64(fastrand::f64() * 0.25);
-        capped + jitter
     }
 }
 

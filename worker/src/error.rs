@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use caravan_proto::FailureCode;
 use caravan_queue::QueueError;
 use caravan_store::StoreError;
 
@@ -16,7 +17,7 @@ pub enum JobError {
     /// The pipeline itself reported a failure (undecodable input, limits exceeded …).
     #[error("{message}")]
     Pipeline {
-        code: String,
+        code: FailureCode,
         message: String,
         retryable: bool,
     },
@@ -24,8 +25,11 @@ pub enum JobError {
     #[error("the stored master does not match its asset id (expected SHA-256 {expected}, got {actual}); it was damaged in transit or in the store: submit the file again")]
     MasterMismatch { expected: String, actual: String },
 
-    #[error("the pipeline process died without reporting ({detail}); the master probably drives the decoder into a crash or past its memory limit of {memory_mib} MiB")]
+    #[error("the pipeline process died without reporting ({detail}); the master probably drives the decoder into a crash or past its address-space cap (derived from limits.memory_mib, {memory_mib} MiB)")]
     Crashed { detail: String, memory_mib: u64 },
+
+    #[error("the pipeline held {used_mib} MiB of memory, more than limits.memory_mib ({limit_mib} MiB), and was stopped; raise the limit in the profile (and the worker's memory) if the master is genuine")]
+    MemoryExceeded { used_mib: u64, limit_mib: u64 },
 
     #[error("the pipeline took longer than {seconds} s and was stopped; raise limits.timeout_seconds in the profile if the master is genuinely that long")]
     Timeout { seconds: u64 },
@@ -47,6 +51,10 @@ pub enum JobError {
     )]
     Aborted,
 
+    /// Content credentials could not be embedded.
+    #[error(transparent)]
+    Signing(caravan_trust::TrustError),
+
     #[error("cannot start the pipeline process {program}: {source}")]
     Spawn {
         program: PathBuf,
@@ -62,27 +70,31 @@ impl JobError {
             JobError::Store(e) => e.is_retryable(),
             JobError::Queue(e) => e.is_retryable(),
             JobError::Pipeline { retryable, .. } => *retryable,
+            JobError::Signing(e) => e.is_retryable(),
             JobError::Scratch { .. } | JobError::Spawn { .. } | JobError::Aborted => true,
             JobError::MasterMismatch { .. }
             | JobError::Crashed { .. }
             | JobError::Timeout { .. }
+            | JobError::MemoryExceeded { .. }
             | JobError::UnknownProfile(_) => false,
         }
     }
 
     /// A stable classification for events, failure records and metrics.
-    pub fn code(&self) -> String {
+    pub fn code(&self) -> FailureCode {
         match self {
-            JobError::Store(e) => e.code().to_owned(),
-            JobError::Queue(e) => e.code().to_owned(),
-            JobError::Pipeline { code, .. } => code.clone(),
-            JobError::MasterMismatch { .. } => "master_mismatch".into(),
-            JobError::Crashed { .. } => "pipeline_crashed".into(),
-            JobError::Timeout { .. } => "pipeline_timeout".into(),
-            JobError::UnknownProfile(_) => "unknown_profile".into(),
-            JobError::Scratch { .. } => "scratch_io".into(),
-            JobError::Spawn { .. } => "pipeline_spawn".into(),
-            JobError::Aborted => "worker_shutdown".into(),
+            JobError::Store(e) => e.code(),
+            JobError::Queue(e) => e.code(),
+            JobError::Pipeline { code, .. } => *code,
+            JobError::Signing(e) => e.code(),
+            JobError::MasterMismatch { .. } => FailureCode::MasterMismatch,
+            JobError::Crashed { .. } => FailureCode::PipelineCrashed,
+            JobError::Timeout { .. } => FailureCode::PipelineTimeout,
+            JobError::MemoryExceeded { .. } => FailureCode::LimitsExceeded,
+            JobError::UnknownProfile(_) => FailureCode::UnknownProfile,
+            JobError::Scratch { .. } => FailureCode::ScratchIo,
+            JobError::Spawn { .. } => FailureCode::PipelineSpawn,
+            JobError::Aborted => FailureCode::WorkerShutdown,
         }
     }
 }

@@ -15,21 +15,32 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use caravan_proto::{keys, Claim, Job};
+use caravan_store::Store;
 use chrono::Utc;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::job::JobContext;
-use crate::JobError;
+use crate::error::JobError;
 
 const SETTLE: Duration = Duration::from_millis(300);
 const REFRESH_EVERY: Duration = Duration::from_secs(3);
 const STALE_AFTER: Duration = Duration::from_secs(9);
 const POLL_EVERY: Duration = Duration::from_secs(1);
 
+/// Where leases are kept and who takes them: the store, and the worker's name (shown in
+/// claims, so an operator sees who holds an asset).
+#[derive(Debug, Clone)]
+pub struct Leases {
+    store: Store,
+    worker: String,
+    metrics: std::sync::Arc<crate::telemetry::Metrics>,
+}
+
 /// A held lease; refreshed until released.
 #[derive(Debug)]
 pub(crate) struct Lease {
+    leases: Leases,
     key: String,
     token: Uuid,
     refresher: JoinHandle<()>,
@@ -42,92 +53,120 @@ pub(crate) enum Acquired {
     Committed,
 }
 
-/// Takes the lease on `job`'s asset, waiting while another live worker holds it.
-pub(crate) async fn acquire(ctx: &JobContext, job: &Job) -> Result<Acquired, JobError> {
-    let key = keys::claim(&job.asset_id, &job.profile);
-    let receipt = keys::receipt(&job.asset_id, &job.profile);
-    let token = Uuid::new_v4();
-    // The other holder's claim as last seen, and since when (on this worker's clock).
-    let mut watched: Option<(Claim, Instant)> = None;
-    loop {
-        let held_by_other = match read(ctx, &key).await? {
-            Some(claim) if claim.token != token => {
-                let unchanged_since = match &watched {
-                    Some((seen, since)) if *seen == claim => *since,
-                    _ => Instant::now(),
-                };
-                let alive = unchanged_since.elapsed() < STALE_AFTER;
-                watched = Some((claim, unchanged_since));
-                alive
+impl Leases {
+    pub fn new(
+        store: Store,
+        worker: String,
+        metrics: std::sync::Arc<crate::telemetry::Metrics>,
+    ) -> Self {
+        Self {
+            store,
+            worker,
+            metrics,
+        }
+    }
+
+    /// Takes the lease on `job`'s asset, waiting while another live worker holds it; gives up with
+    /// [`JobError::Aborted`] when `abort` fires.
+    pub(crate) async fn acquire(
+        &self,
+        job: &Job,
+        abort: &CancellationToken,
+    ) -> Result<Acquired, JobError> {
+        let key = keys::claim(&job.asset_id, &job.profile);
+        let receipt = keys::receipt(&job.asset_id, &job.profile);
+        let token = Uuid::new_v4();
+        // The other holder's claim as last seen, and since when (on this worker's clock).
+        let mut watched: Option<(Claim, Instant)> = None;
+        loop {
+            // (held by another live worker, held by another that went silent)
+            let (held_by_other, stale) = match self.read(&key).await? {
+                Some(claim) if claim.token != token => {
+                    let unchanged_since = match &watched {
+                        Some((seen, since)) if *seen == claim => *since,
+                        _ => Instant::now(),
+                    };
+                    let alive = unchanged_since.elapsed() < STALE_AFTER;
+                    watched = Some((claim, unchanged_since));
+                    (alive, !alive)
+                }
+                _ => (false, false),
+            };
+            if !held_by_other {
+                if stale {
+                    tracing::info!("Taking over the lease of a worker that went silent");
+                    self.metrics.lease_taken_over();
+                }
+                self.write(&key, token, job).await?;
+                tokio::time::sleep(SETTLE).await;
+                if self.read(&key).await?.is_some_and(|c| c.token == token) {
+                    let refresher =
+                        tokio::spawn(self.clone().refresh(key.clone(), token, job.clone()));
+                    return Ok(Acquired::Lease(Lease {
+                        leases: self.clone(),
+                        key,
+                        token,
+                        refresher,
+                    }));
+                }
             }
-            _ => false,
+            tracing::info!("Another worker holds this asset; waiting for its receipt");
+            tokio::select! {
+                _ = tokio::time::sleep(POLL_EVERY) => {}
+                _ = abort.cancelled() => return Err(JobError::Aborted),
+            }
+            if self.store.size_of(&receipt).await?.is_some() {
+                return Ok(Acquired::Committed);
+            }
+        }
+    }
+
+    async fn read(&self, key: &str) -> Result<Option<Claim>, JobError> {
+        let bytes = self.store.get_bytes(key).await?;
+        Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    async fn write(&self, key: &str, token: Uuid, job: &Job) -> Result<(), JobError> {
+        let claim = Claim {
+            v: caravan_proto::PROTO_VERSION,
+            token,
+            job_id: job.job_id,
+            worker: self.worker.clone(),
+            refreshed_at: Utc::now(),
         };
-        if !held_by_other {
-            write(ctx, &key, token, job).await?;
-            tokio::time::sleep(SETTLE).await;
-            if read(ctx, &key).await?.is_some_and(|c| c.token == token) {
-                let refresher = tokio::spawn(refresh(ctx.clone(), key.clone(), token, job.clone()));
-                return Ok(Acquired::Lease(Lease {
-                    key,
-                    token,
-                    refresher,
-                }));
+        let body = serde_json::to_vec(&claim).expect("claims serialize");
+        self.store.put_bytes(key, body, "application/json").await?;
+        Ok(())
+    }
+
+    async fn refresh(self, key: String, token: Uuid, job: Job) {
+        loop {
+            tokio::time::sleep(REFRESH_EVERY).await;
+            if let Err(e) = self.write(&key, token, &job).await {
+                tracing::warn!(error = %e, "Could not refresh the claim");
             }
-        }
-        tracing::info!("Another worker holds this asset; waiting for its receipt");
-        tokio::select! {
-            _ = tokio::time::sleep(POLL_EVERY) => {}
-            _ = ctx.abort.cancelled() => return Err(JobError::Aborted),
-        }
-        if ctx.store.size_of(&receipt).await?.is_some() {
-            return Ok(Acquired::Committed);
         }
     }
 }
 
 impl Lease {
     /// Whether the claim is still this lease's (nobody took it over as stale).
-    pub(crate) async fn still_held(&self, ctx: &JobContext) -> Result<bool, JobError> {
-        Ok(read(ctx, &self.key)
+    pub(crate) async fn still_held(&self) -> Result<bool, JobError> {
+        Ok(self
+            .leases
+            .read(&self.key)
             .await?
             .is_some_and(|c| c.token == self.token))
     }
 
     /// Stops refreshing and removes the claim, if it is still ours.
-    pub(crate) async fn release(self, ctx: &JobContext) {
+    pub(crate) async fn release(self) {
         self.refresher.abort();
-        if !matches!(self.still_held(ctx).await, Ok(true)) {
+        if !matches!(self.still_held().await, Ok(true)) {
             return;
         }
-        if let Err(e) = ctx.store.delete(&self.key).await {
+        if let Err(e) = self.leases.store.delete(&self.key).await {
             tracing::warn!(error = %e, "Could not remove a claim; it goes stale on its own");
-        }
-    }
-}
-
-async fn read(ctx: &JobContext, key: &str) -> Result<Option<Claim>, JobError> {
-    let bytes = ctx.store.get_bytes(key).await?;
-    Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
-}
-
-async fn write(ctx: &JobContext, key: &str, token: Uuid, job: &Job) -> Result<(), JobError> {
-    let claim = Claim {
-        v: caravan_proto::PROTO_VERSION,
-        token,
-        job_id: job.job_id,
-        worker: ctx.config.name.clone(),
-        refreshed_at: Utc::now(),
-    };
-    let body = serde_json::to_vec(&claim).expect("claims serialize");
-    ctx.store.put_bytes(key, body, "application/json").await?;
-    Ok(())
-}
-
-async fn refresh(ctx: JobContext, key: String, token: Uuid, job: Job) {
-    loop {
-        tokio::time::sleep(REFRESH_EVERY).await;
-        if let Err(e) = write(&ctx, &key, token, &job).await {
-            tracing::warn!(error = %e, "Could not refresh the claim");
         }
     }
 }

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use caravan_proto::{ImageProfile, Limits, Profile, ProfileName, VideoProfile};
+use caravan_proto::{ImageProfile, Limits, ManifestProfile, Profile, ProfileName, VideoProfile};
 use serde::Deserialize;
 
 /// The profiles a worker knows, by name.
@@ -36,6 +36,8 @@ struct ProfileEntry {
     video: Option<VideoProfile>,
     #[serde(default)]
     limits: Option<Limits>,
+    #[serde(default)]
+    manifest: Option<ManifestProfile>,
 }
 
 impl ProfileSet {
@@ -66,11 +68,19 @@ impl ProfileSet {
                 image: entry.image.unwrap_or_default(),
                 video: entry.video.unwrap_or_default(),
                 limits: entry.limits.unwrap_or_default(),
+                manifest: entry.manifest.unwrap_or_default(),
             };
             validate(&profile)?;
             set.profiles.insert(name, profile);
         }
         Ok(set)
+    }
+
+    /// Checks every profile, the built-in one included, against this worker: the files they
+    /// name (logo, fonts, the default CMYK profile) must be there. Run when a worker starts, so
+    /// a missing file stops it with what to do instead of failing jobs.
+    pub fn check(&self) -> Result<(), String> {
+        self.profiles.values().try_for_each(validate)
     }
 
     pub fn get(&self, name: &ProfileName) -> Option<&Profile> {
@@ -89,6 +99,7 @@ fn check_known_keys(raw: &toml::Value) -> Result<(), String> {
         ("image", serde_json::to_value(ImageProfile::default())),
         ("video", serde_json::to_value(VideoProfile::default())),
         ("limits", serde_json::to_value(Limits::default())),
+        ("manifest", serde_json::to_value(ManifestProfile::default())),
     ];
     let Some(profiles) = raw.get("profiles").and_then(toml::Value::as_table) else {
         return Ok(());
@@ -120,6 +131,22 @@ fn unknown_key(value: &toml::Value, known: &serde_json::Value, path: &str) -> Op
 }
 
 fn validate(p: &Profile) -> Result<(), String> {
+    let web = |url: &str| url.starts_with("http://") || url.starts_with("https://");
+    let m = &p.manifest;
+    if let Some(url) = m.receipts_base_url.as_deref().filter(|u| !web(u)) {
+        return Err(format!(
+            "profile {}: manifest.receipts_base_url {url:?} is not an http(s) address",
+            p.name
+        ));
+    }
+    if let Some(provider) = &m.provider {
+        if !web(&provider.homepage) || provider.label.is_empty() {
+            return Err(format!(
+                "profile {}: manifest.provider needs an http(s) homepage and a label in at least one language",
+                p.name
+            ));
+        }
+    }
     let i = &p.image;
     let mut edges = [i.access_long_edge, i.thumbnail_long_edge]
         .into_iter()
@@ -131,7 +158,7 @@ fn validate(p: &Profile) -> Result<(), String> {
             p.name
         ));
     }
-    let webp_max = crate::pipeline::encode::WEBP_MAX_EDGE;
+    let webp_max = caravan_media::image::encode::WEBP_MAX_EDGE;
     if i.webp
         && (std::iter::once(&i.access_long_edge).chain(&i.access_extra_sizes))
             .any(|&e| e > webp_max)
@@ -164,9 +191,11 @@ fn validate(p: &Profile) -> Result<(), String> {
         }
         // Loads the logo and fonts and shapes the text now, so a worker with a bad watermark
         // setting says so when it starts, not on every job.
-        crate::pipeline::watermark::Watermark::prepare(w)
+        caravan_media::watermark::Watermark::prepare(w)
             .map_err(|e| format!("profile {}: {e}", p.name))?;
     }
+    caravan_media::image::colour::default_cmyk_profile(i)
+        .map_err(|e| format!("profile {}: {e}", p.name))?;
     let v = &p.video;
     if !(0.0..=1.0).contains(&v.poster_position) {
         return Err(format!(
@@ -227,3 +256,6 @@ fn validate(p: &Profile) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

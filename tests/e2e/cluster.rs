@@ -1,0 +1,82 @@
+//! The cluster: `caravan worker` processes of the real binary on RabbitMQ and Garage, fed by
+//! `caravan submit`. Each test uses its own queue prefix and bucket.
+
+use caravan_testkit::files::files_below;
+
+use crate::common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_process_a_batch_through_rabbitmq_and_s3() {
+    let mut cluster = Cluster::new("e2e", garage_env().clone(), &[]).await;
+    cluster.start_worker(&[]);
+    cluster.start_worker(&[]);
+    let store = cluster.store.clone();
+
+    let first = cluster.submit(sample_batch(), &[]);
+    check_first_run(&first);
+    let mut made_by = check_receipts(&store, &first).await;
+    made_by.sort();
+    made_by.dedup();
+    assert_eq!(
+        made_by.len(),
+        2,
+        "both workers should have taken jobs: {made_by:?}"
+    );
+
+    // Masters were uploaded under their hash; the batch index and failure record are stored.
+    for item in first["done"].as_array().unwrap() {
+        let asset = caravan_proto::AssetId::parse(item["asset_id"].as_str().unwrap()).unwrap();
+        assert!(store
+            .size_of(&caravan_proto::keys::master(&asset))
+            .await
+            .unwrap()
+            .is_some());
+    }
+    let batch_id = caravan_proto::BatchId::parse(first["batch_id"].as_str().unwrap()).unwrap();
+    assert!(store
+        .size_of(&caravan_proto::keys::batch(&batch_id))
+        .await
+        .unwrap()
+        .is_some());
+
+    let status = cluster.run_json(&["status", batch_id.as_str(), "--json"]);
+    assert_eq!(names(&status, "done").len(), GOOD_ASSETS);
+    assert_eq!(status["failed"][0]["code"], "undecodable_input");
+
+    let second = cluster.submit(sample_batch(), &[]);
+    check_second_run(&second);
+
+    cluster.stop_workers();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_already_uploaded_under_a_bucket_prefix_can_be_submitted() {
+    let mut cluster = Cluster::new("e2e-prefix", garage_env().clone(), &[]).await;
+    let store = cluster.store.clone();
+    // A digitization station uploaded its masters straight into the bucket.
+    for entry in files_below(sample_batch()) {
+        let relative = entry
+            .strip_prefix(sample_batch())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        store
+            .put_file(
+                &format!("incoming/{relative}"),
+                &entry,
+                "application/octet-stream",
+                &Default::default(),
+            )
+            .await
+            .unwrap();
+    }
+
+    cluster.start_worker(&[]);
+    let source = format!("s3://{}/incoming/", cluster.prefix);
+    let first = cluster.run_json(&["submit", &source, "--json"]);
+    check_first_run(&first);
+    check_receipts(&store, &first).await;
+    let second = cluster.run_json(&["submit", &source, "--json"]);
+    check_second_run(&second);
+    cluster.stop_workers();
+}
