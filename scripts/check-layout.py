@@ -5,7 +5,8 @@
 - no import cycle between the modules of a crate: module A depends on module B when A's code
   names a path into B (`use crate::b::…`, `super::b::…`, inline paths), resolving re-exports
   (`pub use`) to the module that defines the item; `mod` declarations are not dependencies;
-- crate boundaries: the scheduler links neither the worker, the media crate nor FFmpeg, and the
+- crate boundaries: the scheduler and the exhibition crate link neither the worker, the media crate
+  nor FFmpeg, and the
   media crate links no tokio, lapin or AWS SDK (`cargo tree`).
 
 Exits non-zero naming what is wrong. Run by `.ci/run`.
@@ -25,11 +26,13 @@ CRATES = {
     "caravan_media": "media/src",
     "caravan_worker": "worker/src",
     "caravan_scheduler": "scheduler/src",
+    "caravan_exhibition": "exhibition/src",
     "caravan_testkit": "testkit/src",
 }
 # (crate, what its normal dependency tree must not contain)
 FORBIDDEN = [
     ("caravan-scheduler", ["caravan-worker", "caravan-media", "ffmpeg-next"]),
+    ("caravan-exhibition", ["caravan-worker", "caravan-media", "ffmpeg-next"]),
     ("caravan-media", ["tokio", "lapin", "aws-sdk-s3", "caravan-store", "caravan-queue"]),
     ("caravan-store", ["lapin", "ffmpeg-next"]),
     ("caravan-queue", ["aws-sdk-s3", "ffmpeg-next"]),

@@ -44,6 +44,9 @@ pub enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Exhibitions: one pack per site (BagIt, IIIF manifests under the site's address).
+    #[command(subcommand)]
+    Exhibition(ExhibitionCommand),
     /// Run one pipeline for a worker (internal: reads a request on stdin, or from the file
     /// named, as the benchmarks run it).
     #[command(hide = true)]
@@ -192,6 +195,27 @@ pub struct SubmitArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub broker: BrokerArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExhibitionCommand {
+    /// Write each site's pack of an exhibition file's works: a BagIt bag of the site's
+    /// derivatives, their receipts, IIIF manifests under the site's base URL and a IIIF
+    /// Collection. Stored under `packs/<exhibition>/<site>/`, or written to `--out`.
+    Build(ExhibitionBuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExhibitionBuildArgs {
+    /// The exhibition file (TOML): id, title, assets, [[sites]].
+    pub file: PathBuf,
+    /// Write the packs into `<out>/<site>/` instead of the store.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(flatten)]
     pub store: StoreArgs,
 }

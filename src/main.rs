@@ -2,6 +2,7 @@
 
 mod cli;
 mod embedded;
+mod exhibition;
 mod trust;
 
 use std::process::ExitCode;
@@ -136,6 +137,10 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             trust::verify(&args, s3).await
         }
         Command::Keys(KeysCommand::Generate { dir }) => trust::generate(&dir),
+        Command::Exhibition(cli::ExhibitionCommand::Build(args)) => {
+            let store = open_store(&args.store).await?;
+            exhibition::build(&store, &args).await
+        }
         Command::ExecJob { .. } => unreachable!("handled before the runtime starts"),
     }
 }

@@ -22,4 +22,4 @@ pub use batch::*;
 pub use binary::*;
 pub use cluster::Cluster;
 pub use garage::*;
-pub use receipts::check_receipts;
+pub use receipts::{check_manifests, check_receipts};

@@ -6,6 +6,7 @@
 //! - [`operations`]: what operators watch: metrics, health and readiness, queue depths;
 //! - [`deploy`]: the container image and Kubernetes manifests, checked by the tools their
 //!   ecosystems use (hadolint, kubernetes-validate, KEDA's schemas, promtool);
+//! - [`exhibition`]: exhibition packs, checked by bagit.py and iiif-prezi3;
 //! - [`store`]: the S3 store on a real S3 server;
 //! - [`trust`]: signed receipts, content credentials, the transparency log and `caravan verify`,
 //!   checked with c2pa-python and OpenSSL, and every kind of tampering detected.
@@ -19,6 +20,7 @@ mod common;
 mod cluster;
 mod deploy;
 mod embedded;
+mod exhibition;
 mod memory;
 mod operations;
 mod store;

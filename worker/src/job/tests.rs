@@ -149,7 +149,9 @@ async fn image_job_stores_outputs_then_a_receipt_that_matches_them() {
             ("access.webp".into(), Some(2048), Some(1024)),
             ("access-1024.jpg".into(), Some(1024), Some(512)),
             ("access-1024.webp".into(), Some(1024), Some(512)),
-            ("thumb.jpg".into(), Some(256), Some(128))
+            ("thumb.jpg".into(), Some(256), Some(128)),
+            // The IIIF manifest, made from the others, comes last.
+            ("manifest.json".into(), None, None)
         ]
     );
     for output in &receipt.outputs {

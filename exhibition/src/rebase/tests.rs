@@ -1,0 +1,99 @@
+use serde_json::json;
+
+use super::{collection, keep_languages, Rebase};
+
+#[test]
+fn addresses_under_a_prefix_move_and_others_stay() {
+    let rebase = Rebase::new(vec![
+        (
+            "http://localhost:8080/derivatives/aa/default".into(),
+            "http://kiosk/derivatives/aa/default".into(),
+        ),
+        (
+            "http://localhost:8080/receipts/aa/default.json".into(),
+            "http://kiosk/receipts/aa/default.json".into(),
+        ),
+    ]);
+    let mut doc = json!({
+        "id": "http://localhost:8080/derivatives/aa/default/manifest.json",
+        "items": [{ "body": { "id": "http://localhost:8080/derivatives/aa/default/access.jpg" } }],
+        "seeAlso": [
+            { "id": "http://localhost:8080/receipts/aa/default.json" },
+            { "id": "http://localhost:8080/receipts/aa/default.json.sig" }
+        ],
+        "rights": "http://rightsstatements.org/vocab/InC/1.0/",
+        "width": 10,
+    });
+    rebase.apply(&mut doc);
+    assert_eq!(
+        doc["id"],
+        "http://kiosk/derivatives/aa/default/manifest.json"
+    );
+    assert_eq!(
+        doc["items"][0]["body"]["id"],
+        "http://kiosk/derivatives/aa/default/access.jpg"
+    );
+    assert_eq!(
+        doc["seeAlso"][1]["id"],
+        "http://kiosk/receipts/aa/default.json.sig"
+    );
+    assert_eq!(doc["rights"], "http://rightsstatements.org/vocab/InC/1.0/");
+    assert_eq!(doc["width"], 10);
+}
+
+#[test]
+fn language_maps_keep_the_sites_languages_and_text_in_no_language() {
+    let mut doc = json!({
+        "label": { "en": ["Silk"], "th": ["เส้นไหม"], "ar": ["خيوط"] },
+        "summary": { "fr": ["Soie"] },
+        "metadata": [{ "label": { "en": ["Date"] }, "value": { "none": ["1850"], "ar": ["١٨٥٠"] } }],
+        "items": [{ "id": "x", "type": "Canvas" }],
+    });
+    keep_languages(&mut doc, &["th".to_owned(), "en".to_owned()]);
+    assert_eq!(doc["label"], json!({ "en": ["Silk"], "th": ["เส้นไหม"] }));
+    // Nothing in the site's languages: kept whole rather than lost.
+    assert_eq!(doc["summary"], json!({ "fr": ["Soie"] }));
+    assert_eq!(doc["metadata"][0]["value"], json!({ "none": ["1850"] }));
+    assert_eq!(doc["items"][0], json!({ "id": "x", "type": "Canvas" }));
+}
+
+#[test]
+fn the_collection_lists_every_manifest_with_its_label() {
+    let title = [
+        ("en".to_owned(), "Silk Threads".to_owned()),
+        ("ar".to_owned(), "خيوط الحرير".to_owned()),
+    ]
+    .into();
+    let items = vec![
+        (
+            "http://kiosk/derivatives/aa/default/manifest.json".to_owned(),
+            json!({ "en": ["One"] }),
+            None,
+        ),
+        (
+            "http://kiosk/derivatives/bb/default/manifest.json".to_owned(),
+            json!({ "none": ["Two"] }),
+            Some(json!([{ "id": "t" }])),
+        ),
+    ];
+    let c = collection(
+        "http://kiosk/collection.json",
+        &title,
+        "silk",
+        &items,
+        &["ar".to_owned()],
+    );
+    assert_eq!(c["type"], "Collection");
+    assert_eq!(c["label"], json!({ "ar": ["خيوط الحرير"] }));
+    assert_eq!(c["items"].as_array().unwrap().len(), 2);
+    assert_eq!(c["items"][1]["type"], "Manifest");
+    assert_eq!(c["items"][1]["thumbnail"], json!([{ "id": "t" }]));
+    let untitled = collection(
+        "http://kiosk/collection.json",
+        &Default::default(),
+        "silk",
+        &items,
+        &[],
+    );
+    assert_eq!(untitled["label"], json!({ "none": ["silk"] }));
+}
