@@ -263,16 +263,38 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), ExhibitionError> {
     std::fs::write(path, bytes).map_err(|e| ExhibitionError::pack(path, e))
 }
 
-/// Stores every file of the bag under `prefix`, tag files last (a pack with its
-/// `bagit.txt` in the store is complete).
+/// Stores every file of the bag under `prefix`, replacing an earlier pack there: its
+/// `bagit.txt` is removed first (a pack without one is incomplete), then the payload is
+/// stored, objects of the earlier pack that the new one lacks are deleted, and the tag files
+/// come last.
 async fn upload(store: &Store, root: &Path, prefix: &str) -> Result<(), ExhibitionError> {
     let mut files = Vec::new();
     collect(root, &mut files).map_err(|e| ExhibitionError::pack(root, e))?;
-    files.sort_by_key(|f| (!f.starts_with(root.join("data")), f.clone()));
-    let never = tokio_util::sync::CancellationToken::new();
-    for file in files {
+    let data = root.join("data");
+    let (payload, tags): (Vec<PathBuf>, Vec<PathBuf>) =
+        files.into_iter().partition(|f| f.starts_with(&data));
+    let key_of = |file: &Path| {
         let relative = file.strip_prefix(root).expect("below the root");
-        let key = format!("{prefix}{}", relative.to_string_lossy());
+        format!("{prefix}{}", relative.to_string_lossy())
+    };
+    store.delete(&format!("{prefix}bagit.txt")).await?;
+    let never = tokio_util::sync::CancellationToken::new();
+    let mut stored = std::collections::BTreeSet::new();
+    for file in &payload {
+        let key = key_of(file);
+        store.put_file(&key, file, media_type(file), &never).await?;
+        stored.insert(key);
+    }
+    let mut tag_keys: Vec<String> = tags.iter().map(|f| key_of(f)).collect();
+    for (key, _) in store.list(prefix).await? {
+        if !stored.contains(&key) && !tag_keys.contains(&key) {
+            store.delete(&key).await?;
+        }
+    }
+    // bagit.txt last of all: its presence says the pack is whole.
+    tag_keys.sort_by_key(|k| k.ends_with("/bagit.txt"));
+    for key in tag_keys {
+        let file = root.join(key.strip_prefix(prefix).expect("built from the prefix"));
         store
             .put_file(&key, &file, media_type(&file), &never)
             .await?;

@@ -158,19 +158,28 @@ async fn packs_for_two_sites_validate_and_carry_each_sites_languages() {
         "bagit.py accepts a changed byte"
     );
 
-    // Without --out, the packs go into the store under packs/<exhibition>/<site>/.
-    run_json(
-        &[
-            "exhibition",
-            "build",
-            file.to_str().unwrap(),
-            "--store-dir",
-            out.to_str().unwrap(),
-            "--json",
-        ],
-        &[],
+    // Without --out, the packs go into the store under packs/<exhibition>/<site>/; building
+    // again replaces the pack there, leaving nothing of the earlier one behind.
+    let in_store = out.join("packs/silk-threads/abu-dhabi");
+    let store_build = [
+        "exhibition",
+        "build",
+        file.to_str().unwrap(),
+        "--store-dir",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    run_json(&store_build, &[]);
+    bagit_validate(&in_store).unwrap();
+    let stale = in_store.join("data/derivatives/stale.jpg");
+    std::fs::write(&stale, b"from an earlier pack").unwrap();
+    assert!(
+        bagit_validate(&in_store).is_err(),
+        "bagit.py accepts a file the manifest lacks"
     );
-    bagit_validate(&out.join("packs/silk-threads/abu-dhabi")).unwrap();
+    run_json(&store_build, &[]);
+    assert!(!stale.exists(), "the earlier pack's file is still there");
+    bagit_validate(&in_store).unwrap();
 
     // A site whose profile nothing was processed with stops the build, saying what to run.
     std::fs::write(&file, exhibition(batch_id, "exhibition-th")).unwrap();
