@@ -21,9 +21,7 @@ pub struct BagInfo {
 /// `tagmanifest-sha256.txt` into `root` for every file below `root/data`. Returns the payload's
 /// file count and bytes.
 pub fn write(root: &Path, info: &BagInfo) -> std::io::Result<(u64, u64)> {
-    let mut files = Vec::new();
-    payload_files(&root.join("data"), &mut files)?;
-    files.sort();
+    let files = files_below(&root.join("data"))?;
     let (mut count, mut octets) = (0u64, 0u64);
     let mut manifest = String::new();
     for file in &files {
@@ -54,17 +52,24 @@ pub fn write(root: &Path, info: &BagInfo) -> std::io::Result<(u64, u64)> {
     Ok((count, octets))
 }
 
-fn payload_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            payload_files(&entry.path(), out)?;
-        } else if kind.is_file() {
-            out.push(entry.path());
+/// Every file below `dir`, in path order.
+pub(crate) fn files_below(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                walk(&entry.path(), out)?;
+            } else if kind.is_file() {
+                out.push(entry.path());
+            }
         }
+        Ok(())
     }
-    Ok(())
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
+    files.sort();
+    Ok(files)
 }
 
 /// The file's SHA-256 (hex) and size.

@@ -245,11 +245,18 @@ fn rewrite(path: &Path, rebase: &Rebase, languages: &[String]) -> Result<Value, 
 
 /// The store's object `key`, into the file `path` (its folder created).
 async fn fetch(store: &Store, key: &str, path: &Path) -> Result<(), ExhibitionError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| ExhibitionError::pack(parent, e))?;
-    }
+    create_parent(path)?;
     store.get_to_file(key, path).await?;
     Ok(())
+}
+
+fn create_parent(path: &Path) -> Result<(), ExhibitionError> {
+    match path.parent() {
+        Some(parent) => {
+            std::fs::create_dir_all(parent).map_err(|e| ExhibitionError::pack(parent, e))
+        }
+        None => Ok(()),
+    }
 }
 
 fn pretty(value: &Value) -> Vec<u8> {
@@ -257,9 +264,7 @@ fn pretty(value: &Value) -> Vec<u8> {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), ExhibitionError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| ExhibitionError::pack(parent, e))?;
-    }
+    create_parent(path)?;
     std::fs::write(path, bytes).map_err(|e| ExhibitionError::pack(path, e))
 }
 
@@ -268,8 +273,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), ExhibitionError> {
 /// stored, objects of the earlier pack that the new one lacks are deleted, and the tag files
 /// come last.
 async fn upload(store: &Store, root: &Path, prefix: &str) -> Result<(), ExhibitionError> {
-    let mut files = Vec::new();
-    collect(root, &mut files).map_err(|e| ExhibitionError::pack(root, e))?;
+    let files = bagit::files_below(root).map_err(|e| ExhibitionError::pack(root, e))?;
     let data = root.join("data");
     let (payload, tags): (Vec<PathBuf>, Vec<PathBuf>) =
         files.into_iter().partition(|f| f.starts_with(&data));
@@ -298,18 +302,6 @@ async fn upload(store: &Store, root: &Path, prefix: &str) -> Result<(), Exhibiti
         store
             .put_file(&key, &file, media_type(&file), &never)
             .await?;
-    }
-    Ok(())
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            collect(&entry.path(), out)?;
-        } else {
-            out.push(entry.path());
-        }
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! The exhibition's works, found in the store: the assets of its batches, the files it names
 //! (in any batch index) and its asset ids.
 
-use caravan_proto::{keys, AssetId, BatchIndex};
-use caravan_scheduler::status::load_index;
+use caravan_proto::{AssetId, BatchIndex};
+use caravan_scheduler::status::{failure_record, load_index};
 use caravan_store::Store;
 
 use crate::file::Selection;
@@ -85,20 +85,12 @@ async fn all_indexes(store: &Store) -> Result<Vec<BatchIndex>, ExhibitionError> 
     Ok(indexes)
 }
 
-/// Whether the store holds a failure record of `work` for `profile`.
+/// The failure code of `work` under `profile`, when its processing failed.
 pub(crate) async fn failed(
     store: &Store,
     work: &Work,
     profile: &caravan_proto::ProfileName,
 ) -> Result<Option<String>, ExhibitionError> {
-    let Some(bytes) = store
-        .get_bytes(&keys::failure(&work.asset_id, profile))
-        .await?
-    else {
-        return Ok(None);
-    };
-    let code = serde_json::from_slice::<caravan_proto::FailureRecord>(&bytes)
-        .map(|r| r.code)
-        .unwrap_or_else(|_| "failed".into());
-    Ok(Some(code))
+    let failure = failure_record(store, &work.asset_id, profile).await?;
+    Ok(failure.map(|f| f.code))
 }

@@ -160,15 +160,20 @@ pub(crate) async fn failure_of(
     index: &BatchIndex,
     job_id: uuid::Uuid,
 ) -> Result<Option<FailureRecord>, SchedulerError> {
-    let Some(bytes) = store
-        .get_bytes(&keys::failure(asset, &index.profile))
-        .await?
-    else {
+    let failure = failure_record(store, asset, &index.profile).await?;
+    Ok(failure.filter(|f| f.job_id == job_id))
+}
+
+/// The stored failure record of `asset` under `profile`, if there is one that parses.
+pub async fn failure_record(
+    store: &Store,
+    asset: &caravan_proto::AssetId,
+    profile: &caravan_proto::ProfileName,
+) -> Result<Option<FailureRecord>, SchedulerError> {
+    let Some(bytes) = store.get_bytes(&keys::failure(asset, profile)).await? else {
         return Ok(None);
     };
-    Ok(serde_json::from_slice::<FailureRecord>(&bytes)
-        .ok()
-        .filter(|f| f.job_id == job_id))
+    Ok(serde_json::from_slice::<FailureRecord>(&bytes).ok())
 }
 
 /// `95 s`, `12 min`, `3 h 20 min`.

@@ -2,8 +2,7 @@
 //! wait until every job has ended.
 
 use caravan_proto::{
-    keys, BatchEntry, BatchId, BatchIndex, Disposition, FailureRecord, Job, MasterLocation,
-    ProfileName,
+    keys, BatchEntry, BatchId, BatchIndex, Disposition, Job, MasterLocation, ProfileName,
 };
 use caravan_queue::Queue;
 use caravan_store::Store;
@@ -174,17 +173,13 @@ pub async fn submit(
             continue;
         }
         if !options.retry_failed {
-            if let Some(bytes) = store
-                .get_bytes(&keys::failure(&asset_id, &options.profile))
-                .await?
-            {
-                if let Ok(failure) = serde_json::from_slice::<FailureRecord>(&bytes) {
-                    entries.push(entry(Disposition::AlreadyFailed {
-                        code: failure.code,
-                        message: failure.message,
-                    }));
-                    continue;
-                }
+            let failure = crate::status::failure_record(store, &asset_id, &options.profile).await?;
+            if let Some(failure) = failure {
+                entries.push(entry(Disposition::AlreadyFailed {
+                    code: failure.code,
+                    message: failure.message,
+                }));
+                continue;
             }
         }
         let master = match options.masters {
