@@ -129,6 +129,7 @@ fn through_workers(work: &Path, batch: &Path, count: usize, cores: &[usize]) -> 
             .status();
         let _ = child.wait();
     }
+    caravan_testkit::broker::remove_topology(&prefix);
     wall
 }
 

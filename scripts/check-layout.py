@@ -6,7 +6,7 @@
   names a path into B (`use crate::b::…`, `super::b::…`, inline paths), resolving re-exports
   (`pub use`) to the module that defines the item; `mod` declarations are not dependencies;
 - crate boundaries: the scheduler and the exhibition crate link neither the worker, the media crate
-  nor FFmpeg, and the
+  nor FFmpeg, the pull crate none of those nor the broker client or the S3 SDK, and the
   media crate links no tokio, lapin or AWS SDK (`cargo tree`).
 
 Exits non-zero naming what is wrong. Run by `.ci/run`.
@@ -27,12 +27,15 @@ CRATES = {
     "caravan_worker": "worker/src",
     "caravan_scheduler": "scheduler/src",
     "caravan_exhibition": "exhibition/src",
+    "caravan_pull": "pull/src",
     "caravan_testkit": "testkit/src",
 }
 # (crate, what its normal dependency tree must not contain)
 FORBIDDEN = [
     ("caravan-scheduler", ["caravan-worker", "caravan-media", "ffmpeg-next"]),
     ("caravan-exhibition", ["caravan-worker", "caravan-media", "ffmpeg-next"]),
+    # A kiosk's download: no broker, no S3 SDK, no media code.
+    ("caravan-pull", ["caravan-worker", "caravan-media", "ffmpeg-next", "lapin", "aws-sdk-s3", "caravan-store"]),
     ("caravan-media", ["tokio", "lapin", "aws-sdk-s3", "caravan-store", "caravan-queue"]),
     ("caravan-store", ["lapin", "ffmpeg-next"]),
     ("caravan-queue", ["aws-sdk-s3", "ffmpeg-next"]),

@@ -47,6 +47,12 @@ pub enum Command {
     /// Exhibitions: one pack per site (BagIt, IIIF manifests under the site's address).
     #[command(subcommand)]
     Exhibition(ExhibitionCommand),
+    /// Download an exhibition pack (a BagIt bag) from an HTTP(S) address or a folder, resumably
+    /// and in parallel, checking every file against the bag's SHA-256 manifest as it lands.
+    /// Exits 0 when the folder holds the whole pack, 3 when files did not match (kept aside in
+    /// `<dir>/.caravan-pull/rejected/`), 4 when the link expired or was refused, 5 when the
+    /// network gave up, 2 for an address that is not a pack's.
+    Pull(PullArgs),
     /// Run one pipeline for a worker (internal: reads a request on stdin, or from the file
     /// named, as the benchmarks run it).
     #[command(hide = true)]
@@ -218,6 +224,28 @@ pub struct ExhibitionBuildArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The pack: `https://…/<site>/` (the folder holding its bagit.txt) or a local folder.
+    pub source: String,
+    /// Where the pack goes; pulling again into it fetches only what is missing or changed.
+    pub dir: PathBuf,
+    /// Files downloaded at once.
+    #[arg(long, default_value_t = 4)]
+    pub parallel: usize,
+    /// Bytes per second over all downloads, e.g. `500K`, `2M`.
+    #[arg(long)]
+    pub limit_rate: Option<String>,
+    /// Retries of a download that makes no progress, with backoff, before giving up.
+    #[arg(long, default_value_t = 8)]
+    pub retries: u32,
+    /// Seconds to wait for a connection or for the next bytes.
+    #[arg(long, default_value_t = 30)]
+    pub timeout_seconds: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 mod cli;
 mod embedded;
 mod exhibition;
+mod pull;
 mod trust;
 
 use std::process::ExitCode;
@@ -141,6 +142,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             let store = open_store(&args.store).await?;
             exhibition::build(&store, &args).await
         }
+        Command::Pull(args) => pull::pull(&args).await,
         Command::ExecJob { .. } => unreachable!("handled before the runtime starts"),
     }
 }

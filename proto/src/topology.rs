@@ -72,4 +72,27 @@ impl Topology {
     pub fn log_queue(&self) -> String {
         format!("{}.log", self.prefix)
     }
+
+    /// Every durable queue this deployment declares: the job queues, both dead-letter queues and
+    /// the log queue. (A batch's events queue is not among them: it expires on its own.)
+    pub fn durable_queues(&self) -> Vec<String> {
+        JobKind::ALL
+            .into_iter()
+            .map(|kind| self.job_queue(kind))
+            .chain([
+                self.dead_letter_queue(),
+                self.dead_letter_watch_queue(),
+                self.log_queue(),
+            ])
+            .collect()
+    }
+
+    /// Every exchange this deployment declares.
+    pub fn exchanges(&self) -> [String; 3] {
+        [
+            self.jobs_exchange(),
+            self.dead_letter_exchange(),
+            self.events_exchange(),
+        ]
+    }
 }

@@ -8,11 +8,13 @@
 //! - [`images`]: pixel comparisons and hand-built image files (PNG chunks, header bombs);
 //! - [`process`]: a process's wall time and peak resident memory, from `wait4`;
 //! - [`files`]: walking folders and hashing files; [`fixtures`]: submission folders;
-//! - [`requests`]: pipeline requests as a worker sends them.
+//! - [`requests`]: pipeline requests as a worker sends them;
+//! - [`broker`]: removing a test's queues from the shared RabbitMQ when it is done.
 //!
 //! Helpers compute nothing the code under test computes: expected values come from the
 //! fixture's own parameters or from a tool this project did not write.
 
+pub mod broker;
 pub mod corpus;
 pub mod ffmpeg;
 pub mod files;

@@ -82,6 +82,42 @@ pub fn venv_python() -> std::path::PathBuf {
     venv.join("bin/python")
 }
 
+/// `bagit.py --validate` (PyPI `bagit`, the Library of Congress's, in the virtualenv) on the bag
+/// at `root`: `Err` with what it said when it refuses the bag.
+pub fn bagit_validate(root: &std::path::Path) -> Result<(), String> {
+    let output = Command::new(venv_python())
+        .args(["-m", "bagit", "--validate"])
+        .arg(root)
+        .output()
+        .expect("the virtualenv's Python runs");
+    match output.status.success() {
+        true => Ok(()),
+        false => Err(String::from_utf8_lossy(&output.stderr).into_owned()),
+    }
+}
+
+/// Makes the folder `dir` a bag in place with `bagit.py` (payload moved under `data/`, SHA-256
+/// manifests), as an archive would make one.
+pub fn bagit_make(dir: &std::path::Path) {
+    let output = Command::new(venv_python())
+        .args([
+            "-m",
+            "bagit",
+            "--sha256",
+            "--source-organization",
+            "Caravan tests",
+        ])
+        .arg(dir)
+        .output()
+        .expect("the virtualenv's Python runs");
+    assert!(
+        output.status.success(),
+        "bagit.py could not bag {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Fails the test unless `promtool check metrics` (Debian `prometheus`: the Prometheus
 /// project's own linter for the text exposition format) accepts `text`.
 pub fn promtool_check_metrics(text: &str) {

@@ -293,7 +293,7 @@ impl Cluster {
     /// asynchronous, so this waits a moment for the count to settle.
     pub async fn dead_letters(&self) -> u64 {
         let connection =
-            lapin::Connection::connect("amqp://guest:guest@127.0.0.1:5672/%2f", Default::default())
+            lapin::Connection::connect(caravan_testkit::broker::TEST_BROKER, Default::default())
                 .await
                 .unwrap();
         let channel = connection.create_channel().await.unwrap();
@@ -323,9 +323,12 @@ impl Cluster {
 }
 
 impl Drop for Cluster {
+    /// Kills the workers still running, and removes the cluster's queues and exchanges from the
+    /// shared broker (see [`caravan_testkit::broker`]: left behind, they wedge it).
     fn drop(&mut self) {
         for i in 0..self.workers.len() {
             self.kill9(i);
         }
+        caravan_testkit::broker::remove_topology(&self.prefix);
     }
 }

@@ -47,6 +47,31 @@ async fn two_workers_process_a_batch_through_rabbitmq_and_s3() {
     check_second_run(&second);
 
     cluster.stop_workers();
+
+    // The cluster's queues leave the shared broker with it, as RabbitMQ itself lists them.
+    let prefix = format!("{}.", cluster.prefix);
+    let before = broker_queues();
+    assert!(
+        before.iter().filter(|q| q.starts_with(&prefix)).count() >= 5,
+        "the job, dead-letter and log queues of {prefix}* should exist: {before:?}"
+    );
+    drop(cluster);
+    let after = broker_queues();
+    let left: Vec<_> = after.iter().filter(|q| q.starts_with(&prefix)).collect();
+    assert!(left.is_empty(), "left on the broker: {left:?}");
+}
+
+/// Every queue's name, as `rabbitmqctl list_queues` reports it.
+fn broker_queues() -> Vec<String> {
+    let listed = std::process::Command::new("rabbitmqctl")
+        .args(["list_queues", "-q", "--no-table-headers", "name"])
+        .output()
+        .expect("rabbitmqctl runs");
+    assert!(listed.status.success(), "{listed:?}");
+    String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

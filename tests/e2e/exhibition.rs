@@ -1,10 +1,7 @@
 //! `caravan exhibition build` on what `caravan run` made: one pack per site, checked by the
 //! Library of Congress's `bagit.py` and IIIF's own models (iiif-prezi3).
 
-use std::path::Path;
-use std::process::Command;
-
-use caravan_testkit::tools::venv_python;
+use caravan_testkit::tools::bagit_validate;
 use serde_json::Value;
 
 use crate::common::*;
@@ -223,17 +220,4 @@ languages = ["fr", "en"]
 base_url = "http://kiosk.local/paris/"
 "#
     )
-}
-
-/// `bagit.py --validate` (PyPI `bagit`, in the virtualenv) on the bag at `root`.
-fn bagit_validate(root: &Path) -> Result<(), String> {
-    let output = Command::new(venv_python())
-        .args(["-m", "bagit", "--validate"])
-        .arg(root)
-        .output()
-        .expect("the virtualenv's Python runs");
-    match output.status.success() {
-        true => Ok(()),
-        false => Err(String::from_utf8_lossy(&output.stderr).into_owned()),
-    }
 }

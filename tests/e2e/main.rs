@@ -7,6 +7,7 @@
 //! - [`deploy`]: the container image and Kubernetes manifests, checked by the tools their
 //!   ecosystems use (hadolint, kubernetes-validate, KEDA's schemas, promtool);
 //! - [`exhibition`]: exhibition packs, checked by bagit.py and iiif-prezi3;
+//! - [`pull`]: `caravan pull` over a flaky HTTP server, killed halfway, tampered, expired;
 //! - [`store`]: the S3 store on a real S3 server;
 //! - [`trust`]: signed receipts, content credentials, the transparency log and `caravan verify`,
 //!   checked with c2pa-python and OpenSSL, and every kind of tampering detected.
@@ -23,5 +24,6 @@ mod embedded;
 mod exhibition;
 mod memory;
 mod operations;
+mod pull;
 mod store;
 mod trust;

@@ -107,6 +107,25 @@ impl AmqpQueue {
         depth::depths(&self.link).await
     }
 
+    /// Deletes `config`'s queues, with every message in them, and its exchanges, declaring
+    /// nothing first (a queue declared with other arguments is deleted all the same): for
+    /// retiring a deployment prefix, or a test's. Workers consuming them lose their consumers.
+    pub async fn delete_topology(config: AmqpConfig) -> Result<(), QueueError> {
+        let link = Link::new(config);
+        let connection = link.open_connection().await?;
+        let channel = link
+            .answer("opening a channel", connection.create_channel())
+            .await?;
+        let deleting = topology::delete(&channel, &link.config.topology);
+        let deleted = match tokio::time::timeout(round_trip::BROKER_TIMEOUT, deleting).await {
+            Ok(result) => result,
+            Err(_) => Err(link.timed_out("deleting the topology")),
+        };
+        let closing = connection.close(200, "topology deleted");
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), closing).await;
+        deleted
+    }
+
     pub(crate) async fn delete_events_queue(&self, batch: &BatchId) -> Result<(), QueueError> {
         publish::delete_events_queue(&self.link, batch).await
     }

@@ -4,8 +4,11 @@
 //! the dead letter after `delivery_limit` deliveries; events go through a topic exchange; the
 //! transparency log's requests wait in a quorum queue with a single active consumer.
 
-use caravan_proto::JobKind;
-use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use caravan_proto::{JobKind, Topology};
+use lapin::options::{
+    ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
+};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Channel, ExchangeKind};
 
@@ -123,6 +126,24 @@ pub(super) async fn declare(channel: &Channel, config: &AmqpConfig) -> Result<()
         )
         .await
         .map_err(refused("declaring the events exchange"))?;
+    Ok(())
+}
+
+/// Deletes every durable queue (with the messages in it) and exchange of the topology; what does
+/// not exist is skipped. Consumers of the deleted queues are cancelled by the broker.
+pub(super) async fn delete(channel: &Channel, t: &Topology) -> Result<(), QueueError> {
+    for queue in t.durable_queues() {
+        channel
+            .queue_delete(&queue, QueueDeleteOptions::default())
+            .await
+            .map_err(refused("deleting a queue"))?;
+    }
+    for exchange in t.exchanges() {
+        channel
+            .exchange_delete(&exchange, ExchangeDeleteOptions::default())
+            .await
+            .map_err(refused("deleting an exchange"))?;
+    }
     Ok(())
 }
 

@@ -1,0 +1,205 @@
+//! Where a pack comes from: a folder (a mounted disk, a synced share) or an HTTP(S) address of
+//! the folder holding its `bagit.txt`. Both are read from an offset, so a partial file resumes.
+
+use std::io::SeekFrom;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::{StatusCode, Url};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::PullError;
+
+const CHUNK: usize = 256 * 1024;
+
+/// A pack's address.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Folder(PathBuf),
+    Http { base: Url, client: reqwest::Client },
+}
+
+/// What one attempt at reading a file gave.
+pub(crate) enum Opened {
+    /// Bytes from the offset asked for.
+    FromOffset(Reader),
+    /// The server ignored the range: bytes from the start.
+    FromStart(Reader),
+    /// Nothing after the offset: the file is already whole (HTTP 416).
+    Nothing,
+}
+
+/// A failure worth another attempt (the network, a timeout, a server error), or not.
+pub(crate) enum Failure {
+    Retry(String),
+    Fatal(PullError),
+}
+
+pub(crate) enum Reader {
+    Http(reqwest::Response),
+    Folder(tokio::fs::File),
+}
+
+impl Source {
+    /// `http://…`, `https://…` or a folder path. `timeout` bounds connecting and each read.
+    pub fn parse(given: &str, timeout: Duration) -> Result<Self, PullError> {
+        if given.starts_with("http://") || given.starts_with("https://") {
+            let mut base = Url::parse(given).map_err(|e| PullError::BadSource {
+                given: given.to_owned(),
+                reason: e.to_string(),
+            })?;
+            if !base.path().ends_with('/') {
+                base.set_path(&format!("{}/", base.path()));
+            }
+            let client = reqwest::Client::builder()
+                .connect_timeout(timeout)
+                .read_timeout(timeout)
+                .user_agent(concat!("caravan-pull/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| PullError::BadSource {
+                    given: given.to_owned(),
+                    reason: e.to_string(),
+                })?;
+            return Ok(Source::Http { base, client });
+        }
+        if given.contains("://") {
+            return Err(PullError::BadSource {
+                given: given.to_owned(),
+                reason: "only http://, https:// and folders are read".into(),
+            });
+        }
+        let folder = PathBuf::from(given);
+        if !folder.is_dir() {
+            return Err(PullError::BadSource {
+                given: given.to_owned(),
+                reason: "no such folder".into(),
+            });
+        }
+        Ok(Source::Folder(folder))
+    }
+
+    /// The address, for messages and the summary (an HTTP query, which may hold a signature,
+    /// left out).
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Folder(dir) => dir.display().to_string(),
+            Source::Http { base, .. } => {
+                let mut shown = base.clone();
+                shown.set_query(None);
+                shown.to_string()
+            }
+        }
+    }
+
+    fn url_of(base: &Url, path: &str) -> Url {
+        let mut url = base.clone();
+        url.path_segments_mut()
+            .expect("http URLs have paths")
+            .pop_if_empty()
+            .extend(path.split('/'));
+        url
+    }
+
+    /// Opens `path` (relative to the pack's root) at byte `offset`.
+    pub(crate) async fn open(&self, path: &str, offset: u64) -> Result<Opened, Failure> {
+        match self {
+            Source::Folder(dir) => {
+                let file = dir.join(path.split('/').collect::<PathBuf>());
+                let mut opened = tokio::fs::File::open(&file).await.map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        Failure::Fatal(PullError::NotFound {
+                            what: path.to_owned(),
+                            source_text: self.describe(),
+                        })
+                    } else {
+                        Failure::Retry(format!("{}: {e}", file.display()))
+                    }
+                })?;
+                opened
+                    .seek(SeekFrom::Start(offset))
+                    .await
+                    .map_err(|e| Failure::Retry(e.to_string()))?;
+                Ok(Opened::FromOffset(Reader::Folder(opened)))
+            }
+            Source::Http { base, client } => {
+                let url = Self::url_of(base, path);
+                let mut request = client.get(url.clone());
+                if offset > 0 {
+                    request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
+                }
+                let response = request
+                    .send()
+                    .await
+                    .map_err(|e| Failure::Retry(e.to_string()))?;
+                let shown = || {
+                    let mut u = url.clone();
+                    u.set_query(None);
+                    u.to_string()
+                };
+                match response.status() {
+                    StatusCode::PARTIAL_CONTENT if offset > 0 => {
+                        Ok(Opened::FromOffset(Reader::Http(response)))
+                    }
+                    StatusCode::OK if offset == 0 => Ok(Opened::FromOffset(Reader::Http(response))),
+                    StatusCode::OK => Ok(Opened::FromStart(Reader::Http(response))),
+                    StatusCode::RANGE_NOT_SATISFIABLE => Ok(Opened::Nothing),
+                    StatusCode::NOT_FOUND => Err(Failure::Fatal(PullError::NotFound {
+                        what: path.to_owned(),
+                        source_text: self.describe(),
+                    })),
+                    status
+                        if status == StatusCode::FORBIDDEN
+                            || status == StatusCode::UNAUTHORIZED =>
+                    {
+                        // S3 (and Garage) say why in the body: a presigned link past its expiry.
+                        let body = response.text().await.unwrap_or_default();
+                        if body.contains("expired") || body.contains("Expired") {
+                            Err(Failure::Fatal(PullError::Expired { url: shown() }))
+                        } else {
+                            Err(Failure::Fatal(PullError::Refused {
+                                url: shown(),
+                                status: status.as_u16(),
+                            }))
+                        }
+                    }
+                    status
+                        if status.is_server_error()
+                            || status == StatusCode::TOO_MANY_REQUESTS
+                            || status == StatusCode::REQUEST_TIMEOUT =>
+                    {
+                        Err(Failure::Retry(format!("HTTP {status} from {}", shown())))
+                    }
+                    status => Err(Failure::Fatal(PullError::Refused {
+                        url: shown(),
+                        status: status.as_u16(),
+                    })),
+                }
+            }
+        }
+    }
+}
+
+impl Reader {
+    /// The next bytes, `None` at the end.
+    pub(crate) async fn chunk(&mut self) -> Result<Option<Vec<u8>>, Failure> {
+        match self {
+            Reader::Http(response) => match response.chunk().await {
+                Ok(Some(bytes)) => Ok(Some(bytes.to_vec())),
+                Ok(None) => Ok(None),
+                Err(e) => Err(Failure::Retry(e.to_string())),
+            },
+            Reader::Folder(file) => {
+                let mut buffer = vec![0; CHUNK];
+                let n = file
+                    .read(&mut buffer)
+                    .await
+                    .map_err(|e| Failure::Retry(e.to_string()))?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                buffer.truncate(n);
+                Ok(Some(buffer))
+            }
+        }
+    }
+}
