@@ -149,11 +149,12 @@ impl Source {
                     })),
                     status
                         if status == StatusCode::FORBIDDEN
-                            || status == StatusCode::UNAUTHORIZED =>
+                            || status == StatusCode::UNAUTHORIZED
+                            || status == StatusCode::BAD_REQUEST =>
                     {
-                        // S3 (and Garage) say why in the body: a presigned link past its expiry.
+                        // The server says why in the body: a presigned link past its expiry.
                         let body = response.text().await.unwrap_or_default();
-                        if body.contains("expired") || body.contains("Expired") {
+                        if says_expired(&body) {
                             Err(Failure::Fatal(PullError::Expired { url: shown() }))
                         } else {
                             Err(Failure::Fatal(PullError::Refused {
@@ -179,6 +180,15 @@ impl Source {
     }
 }
 
+/// Whether an S3 error body is about a presigned link past its expiry: AWS answers 403
+/// `AccessDenied` "Request has expired"; Garage (seen on 1.x) 400 `InvalidRequest` "Date is too
+/// old".
+fn says_expired(body: &str) -> bool {
+    ["Request has expired", "Date is too old", "expired"]
+        .iter()
+        .any(|words| body.contains(words))
+}
+
 impl Reader {
     /// The next bytes, `None` at the end.
     pub(crate) async fn chunk(&mut self) -> Result<Option<Vec<u8>>, Failure> {
@@ -201,5 +211,20 @@ impl Reader {
                 Ok(Some(buffer))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::source::says_expired;
+
+    #[test]
+    fn expired_links_are_told_from_other_refusals() {
+        // The bodies as AWS S3 and Garage send them for a presigned GET past its expiry.
+        let aws = "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
+        let garage = "<Error><Code>InvalidRequest</Code><Message>Bad request: Date is too old</Message></Error>";
+        assert!(says_expired(aws) && says_expired(garage));
+        let denied = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+        assert!(!says_expired(denied));
     }
 }

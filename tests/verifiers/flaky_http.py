@@ -5,7 +5,7 @@ the connection after every so many bytes of a response, or answer every request 
 expired presigned link. One JSON line per request goes to the log (path, first byte, bytes sent,
 status), which the tests read to count what was transferred.
 
-Usage: flaky_http.py ROOT LOG [--drop-every BYTES] [--expired]
+Usage: flaky_http.py ROOT LOG [--drop-every BYTES] [--expired s3|garage]
 Prints `PORT <n>` on stdout once listening on 127.0.0.1.
 """
 
@@ -17,10 +17,13 @@ import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-EXPIRED = (
-    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
-    b"<Message>Request has expired</Message></Error>"
-)
+# What S3 servers answer for a presigned link past its expiry: AWS, and Garage (1.x, measured).
+EXPIRED = {
+    "s3": (403, b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+           b"<Message>Request has expired</Message></Error>"),
+    "garage": (400, b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidRequest</Code>'
+               b"<Message>Bad request: Date is too old</Message></Error>"),
+}
 
 
 def main():
@@ -28,7 +31,7 @@ def main():
     parser.add_argument("root")
     parser.add_argument("log")
     parser.add_argument("--drop-every", type=int, default=0)
-    parser.add_argument("--expired", action="store_true")
+    parser.add_argument("--expired", choices=sorted(EXPIRED))
     args = parser.parse_args()
     root = os.path.realpath(args.root)
     lock = threading.Lock()
@@ -46,12 +49,13 @@ def main():
         def do_GET(self):
             path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
             if args.expired:
-                self.send_response(403)
+                status, body = EXPIRED[args.expired]
+                self.send_response(status)
                 self.send_header("Content-Type", "application/xml")
-                self.send_header("Content-Length", str(len(EXPIRED)))
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(EXPIRED)
-                self.record(path, 0, 0, 403)
+                self.wfile.write(body)
+                self.record(path, 0, 0, status)
                 return
             file = os.path.realpath(os.path.join(root, path))
             if not file.startswith(root + os.sep) or not os.path.isfile(file):
