@@ -3,16 +3,16 @@
 //! a timeout or a restarted pull), checked, and moved into place; a file that does not match is
 //! moved aside, never left in place.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
 
+use crate::backoff::Backoff;
 use crate::bag::Entry;
 use crate::rate::Limiter;
 use crate::source::{Failure, Opened, Source};
+use crate::traffic::Traffic;
 use crate::{Progress, PullError, PullOptions};
 
 /// A downloaded file whose checksum is not the manifest's.
@@ -44,13 +44,6 @@ pub(crate) struct Fetch<'a> {
     pub limiter: &'a Limiter,
     pub options: &'a PullOptions,
     pub progress: &'a dyn Progress,
-}
-
-/// Bytes moved and attempts retried, summed over files.
-#[derive(Debug, Default)]
-pub(crate) struct Traffic {
-    pub bytes: std::sync::atomic::AtomicU64,
-    pub retries: std::sync::atomic::AtomicU64,
 }
 
 impl Fetch<'_> {
@@ -115,8 +108,7 @@ impl Fetch<'_> {
         use std::sync::atomic::Ordering::Relaxed;
         let mut length = offset;
         self.progress.landed(offset);
-        let mut attempts = 0u32;
-        let mut delay = Duration::from_millis(250);
+        let mut backoff = Backoff::new(self.options.retries);
         loop {
             let failure = match self.source.open(&entry.path, length).await {
                 Ok(Opened::Nothing) => return Ok(length),
@@ -147,9 +139,7 @@ impl Fetch<'_> {
                                 length += bytes.len() as u64;
                                 traffic.bytes.fetch_add(bytes.len() as u64, Relaxed);
                                 self.progress.landed(bytes.len() as u64);
-                                // Progress made: the next failure starts its count afresh.
-                                attempts = 0;
-                                delay = Duration::from_millis(250);
+                                backoff.progressed();
                             }
                             Ok(None) => break None,
                             Err(failure) => break Some(failure),
@@ -167,18 +157,7 @@ impl Fetch<'_> {
             match failure {
                 Failure::Fatal(e) => return Err(e),
                 Failure::Retry(detail) => {
-                    attempts += 1;
-                    if attempts > self.options.retries {
-                        return Err(PullError::Unreachable {
-                            what: entry.path.clone(),
-                            attempts,
-                            detail,
-                        });
-                    }
-                    traffic.retries.fetch_add(1, Relaxed);
-                    tracing::info!(path = %entry.path, at = length, retry_in_ms = delay.as_millis() as u64, %detail, "Download interrupted; resuming");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(30));
+                    backoff.failed(&entry.path, detail, traffic).await?;
                 }
             }
         }

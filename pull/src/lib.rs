@@ -1,7 +1,8 @@
 //! `caravan-pull`: an exhibition site fetches its pack. `caravan pull <source> <dir>` reads the
 //! pack's tag files ([`bag`]) from a folder or an HTTP(S) address ([`source`]), checks them
 //! against the tag manifest, then downloads every payload file in parallel ([`fetch`]) under
-//! one shared `--limit-rate` ([`rate`]), and writes the tag files last.
+//! one shared `--limit-rate` ([`rate`]), retrying with [`backoff`] and counting what moved
+//! ([`traffic`]), and writes the tag files last.
 //!
 //! # Invariants
 //! - A file is in place under `<dir>/data/` only once its SHA-256 matches the manifest; one that
@@ -12,6 +13,7 @@
 //!   it is a complete, valid bag; payload files the manifest no longer lists are then removed.
 //! - Nothing is written outside `<dir>`: manifest paths are checked before any file is opened.
 
+mod backoff;
 pub mod bag;
 mod error;
 mod fetch;
@@ -19,10 +21,10 @@ mod options;
 mod progress;
 mod rate;
 pub mod source;
+mod traffic;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Duration;
 
 use futures::StreamExt;
 use serde::Serialize;
@@ -34,8 +36,10 @@ pub use options::PullOptions;
 pub use progress::{Progress, Quiet};
 pub use source::Source;
 
+use backoff::Backoff;
 use bag::{Entry, BAGIT, BAG_INFO, MANIFEST, TAGMANIFEST};
-use fetch::{Fetch, Outcome, State, Traffic};
+use fetch::{Fetch, Outcome, State};
+use traffic::Traffic;
 
 /// What a pull did, for people and for kiosk scripts (`--json`).
 #[derive(Debug, Clone, Serialize)]
@@ -153,10 +157,9 @@ pub async fn pull(
 struct Tags {
     bagit: Vec<u8>,
     tagmanifest: Vec<u8>,
+    /// UTF-8, as RFC 8493 requires of both; written back byte for byte.
     bag_info: String,
     manifest: String,
-    bag_info_bytes: Vec<u8>,
-    manifest_bytes: Vec<u8>,
 }
 
 async fn read_tags(
@@ -185,17 +188,14 @@ async fn read_tags(
             });
         }
     }
-    let text = |name: &str, bytes: &[u8]| {
-        String::from_utf8(bytes.to_vec())
-            .map_err(|_| PullError::NotABag(format!("{name} is not UTF-8")))
+    let text = |name: &str, bytes: Vec<u8>| {
+        String::from_utf8(bytes).map_err(|_| PullError::NotABag(format!("{name} is not UTF-8")))
     };
     Ok(Tags {
-        bag_info: text(BAG_INFO, &bag_info_bytes)?,
-        manifest: text(MANIFEST, &manifest_bytes)?,
+        bag_info: text(BAG_INFO, bag_info_bytes)?,
+        manifest: text(MANIFEST, manifest_bytes)?,
         bagit,
         tagmanifest,
-        bag_info_bytes,
-        manifest_bytes,
     })
 }
 
@@ -206,8 +206,7 @@ async fn read_small(
     options: &PullOptions,
     traffic: &Traffic,
 ) -> Result<Vec<u8>, PullError> {
-    let mut attempts = 0;
-    let mut delay = Duration::from_millis(250);
+    let mut backoff = Backoff::new(options.retries);
     loop {
         let failure = match source.open(name, 0).await {
             Ok(source::Opened::FromOffset(mut reader) | source::Opened::FromStart(mut reader)) => {
@@ -233,19 +232,7 @@ async fn read_small(
         };
         match failure {
             source::Failure::Fatal(e) => return Err(e),
-            source::Failure::Retry(detail) => {
-                attempts += 1;
-                if attempts > options.retries {
-                    return Err(PullError::Unreachable {
-                        what: name.to_owned(),
-                        attempts,
-                        detail,
-                    });
-                }
-                traffic.retries.fetch_add(1, Relaxed);
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(30));
-            }
+            source::Failure::Retry(detail) => backoff.failed(name, detail, traffic).await?,
         }
     }
 }
@@ -285,8 +272,8 @@ async fn remove_unlisted(dir: &Path, payload: &[Entry]) -> Result<usize, PullErr
 /// The tag files as the source has them, `bagit.txt` last (each written whole, then renamed).
 async fn write_tags(dir: &Path, tags: &Tags) -> Result<(), PullError> {
     for (name, bytes) in [
-        (BAG_INFO, &tags.bag_info_bytes),
-        (MANIFEST, &tags.manifest_bytes),
+        (BAG_INFO, tags.bag_info.as_bytes()),
+        (MANIFEST, tags.manifest.as_bytes()),
         (TAGMANIFEST, &tags.tagmanifest),
         (BAGIT, &tags.bagit),
     ] {

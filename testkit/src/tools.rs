@@ -99,22 +99,18 @@ pub fn bagit_validate(root: &std::path::Path) -> Result<(), String> {
 /// Makes the folder `dir` a bag in place with `bagit.py` (payload moved under `data/`, SHA-256
 /// manifests), as an archive would make one.
 pub fn bagit_make(dir: &std::path::Path) {
-    let output = Command::new(venv_python())
-        .args([
+    let python = venv_python();
+    run(
+        python.to_str().expect("the virtualenv's path is UTF-8"),
+        "python3-venv; bagit from scripts/python-tools.sh",
+        &[
             "-m",
             "bagit",
             "--sha256",
             "--source-organization",
             "Caravan tests",
-        ])
-        .arg(dir)
-        .output()
-        .expect("the virtualenv's Python runs");
-    assert!(
-        output.status.success(),
-        "bagit.py could not bag {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&output.stderr)
+            dir.to_str().expect("test paths are UTF-8"),
+        ],
     );
 }
 
