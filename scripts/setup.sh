@@ -3,7 +3,9 @@
 # FFmpeg's development libraries and CLI, clang (for the FFmpeg bindings), pkg-config, nasm
 # (libjpeg-turbo's SIMD code, built into the binary through MozJPEG), the
 # Noto fonts watermark text is drawn with (Latin, Arabic, Thai, Hebrew, Devanagari, CJK), and
-# Ghostscript's ICC profiles (the press profile assumed for CMYK masters that embed none).
+# Ghostscript's ICC profiles (the press profile assumed for CMYK masters that embed none),
+# and Node.js with npm, which install the exhibition viewer's libraries (OpenSeadragon,
+# hls.js; scripts/node-tools.sh) that the build embeds in the binary.
 # With --for-tests, also RabbitMQ, Garage (the S3 server the end-to-end tests use) and
 # HarfBuzz's command-line tools, exiftool, libtiff's and Little CMS's tools and Ghostscript's
 # ICC profiles (the references the watermark, metadata and colour tests compare against;
@@ -13,7 +15,8 @@
 # scrapes them), the
 # benchmarks' references (libvips, ImageMagick, valgrind) and the Python tools' virtualenv
 # (scripts/python-tools.sh: pyvips, c2pa-python, hadolint, kubernetes-validate, pika) and the npm
-# packages of tests/verifiers (scripts/node-tools.sh: KEDA's resource schemas).
+# packages of tests/verifiers (scripts/node-tools.sh: KEDA's resource schemas, playwright-core)
+# and Debian's Chromium, which the viewer's browser test drives.
 set -euo pipefail
 for_tests=${1:-}
 packages=(libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libavdevice-dev
@@ -22,7 +25,7 @@ packages=(libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libavdevi
 [ "$for_tests" = "--for-tests" ] && packages+=(rabbitmq-server libharfbuzz-bin libimage-exiftool-perl libtiff-tools
                                                 liblcms2-utils python3-venv openssl
                                                 libvips-tools imagemagick valgrind
-                                                prometheus curl)
+                                                prometheus curl chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -44,11 +47,14 @@ if [ "$for_tests" = "--for-tests" ] && ! command -v garage >/dev/null && [ ! -x 
     cargo install garage --locked --quiet
   fi
 fi
+if ! command -v npm >/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "installing: nodejs npm" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+fi
+"$(dirname "$0")/node-tools.sh" exhibition/viewer
 if [ "$for_tests" = "--for-tests" ]; then
   "$(dirname "$0")/python-tools.sh" >/dev/null
-  if ! command -v npm >/dev/null; then
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
-  fi
-  "$(dirname "$0")/node-tools.sh"
+  "$(dirname "$0")/node-tools.sh" tests/verifiers
 fi

@@ -208,9 +208,32 @@ pub struct SubmitArgs {
 #[derive(Debug, Subcommand)]
 pub enum ExhibitionCommand {
     /// Write each site's pack of an exhibition file's works: a BagIt bag of the site's
-    /// derivatives, their receipts, IIIF manifests under the site's base URL and a IIIF
-    /// Collection. Stored under `packs/<exhibition>/<site>/`, or written to `--out`.
+    /// derivatives, their receipts, IIIF manifests under the site's base URL, a IIIF
+    /// Collection and an offline viewer (index.html). Works never processed with a site's
+    /// profile are processed first (in process with `--store-dir`, else through the broker).
+    /// Stored under `packs/<exhibition>/<site>/`, or written to `--out`.
     Build(ExhibitionBuildArgs),
+    /// Print one link for a site to pull its pack with (`caravan pull <link> <dir>`): a
+    /// presigned link to an index of presigned links to every file of the site's pack in the
+    /// S3 store. The site needs no credentials and can read nothing else; every link stops
+    /// working when it expires.
+    Share(ExhibitionShareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExhibitionShareArgs {
+    /// The exhibition file (TOML).
+    pub file: PathBuf,
+    /// The site's id, as in the exhibition file.
+    pub site: String,
+    /// How long the links work: `7d`, `36h`, `90m` (7 days at most: S3's limit for presigned
+    /// links).
+    #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+    pub expires: std::time::Duration,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]
@@ -220,10 +243,24 @@ pub struct ExhibitionBuildArgs {
     /// Write the packs into `<out>/<site>/` instead of the store.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Do not process works that have no receipt for a site's profile; stop, naming them.
+    #[arg(long)]
+    pub no_process: bool,
+    /// With `--store-dir`: profiles file (TOML) of the in-process workers that make the
+    /// sites' derivatives (in a cluster, the workers' own).
+    #[arg(long, env = "CARAVAN_PROFILES")]
+    pub profiles: Option<PathBuf>,
+    /// With `--store-dir`: jobs processed at once (default: number of cores).
+    #[arg(long, env = "CARAVAN_WORKERS")]
+    pub workers: Option<usize>,
+    #[command(flatten)]
+    pub signing: SigningArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The `caravan` binary: parses the command line and hands over to the member crates.
 
 mod cli;
+mod connect;
 mod embedded;
 mod exhibition;
 mod pull;
@@ -8,16 +9,15 @@ mod trust;
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-use caravan_proto::{BatchId, ProfileName, Topology};
-use caravan_queue::{redact_url, AmqpConfig, AmqpQueue, Queue};
+use caravan_proto::{BatchId, ProfileName};
 use caravan_scheduler::{status, Summary};
-use caravan_store::{LocalStore, S3Config, S3Store, Store};
-use caravan_worker::{Isolation, ProfileSet, Worker, WorkerConfig};
+use caravan_store::Store;
+use caravan_worker::Worker;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use cli::{BrokerArgs, Cli, Command, KeysCommand, LogFormat, StoreArgs};
+use cli::{Cli, Command, KeysCommand, LogFormat};
+use connect::{check_profile, open_queue, open_store, queue_depths, worker_config, Wait};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -140,7 +140,11 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Keys(KeysCommand::Generate { dir }) => trust::generate(&dir),
         Command::Exhibition(cli::ExhibitionCommand::Build(args)) => {
             let store = open_store(&args.store).await?;
-            exhibition::build(&store, &args).await
+            exhibition::build(&store, &args, cancel).await
+        }
+        Command::Exhibition(cli::ExhibitionCommand::Share(args)) => {
+            let store = open_store(&args.store).await?;
+            exhibition::share(&store, &args).await
         }
         Command::Pull(args) => pull::pull(&args).await,
         Command::ExecJob { .. } => unreachable!("handled before the runtime starts"),
@@ -157,106 +161,6 @@ fn submission_source(arg: &str, store: &Store) -> anyhow::Result<caravan_schedul
         Store::S3(s3) if s3.bucket() == bucket => Ok(caravan_scheduler::Source::StorePrefix(prefix.to_owned())),
         Store::S3(s3) => anyhow::bail!("{arg} is not in the configured bucket {:?}; masters must be in the bucket Caravan stores into", s3.bucket()),
         Store::Local(_) => anyhow::bail!("{arg} needs the S3 store; unset --store-dir"),
-    }
-}
-
-fn worker_config(profiles: Option<&std::path::Path>) -> anyhow::Result<WorkerConfig> {
-    let program =
-        std::env::current_exe().context("cannot find the caravan binary to run pipelines with")?;
-    let mut config = WorkerConfig::new(Isolation::ChildProcess { program });
-    if let Some(path) = profiles {
-        config.profiles = ProfileSet::load(path).map_err(anyhow::Error::msg)?;
-    }
-    config.profiles.check().map_err(anyhow::Error::msg)?;
-    Ok(config)
-}
-
-fn check_profile(profiles: &ProfileSet, name: &ProfileName) -> anyhow::Result<()> {
-    if profiles.get(name).is_none() {
-        let known: Vec<_> = profiles.names().map(ToString::to_string).collect();
-        anyhow::bail!(
-            "no profile named {name:?}; known profiles: {}",
-            known.join(", ")
-        );
-    }
-    Ok(())
-}
-
-async fn open_store(args: &StoreArgs) -> anyhow::Result<Store> {
-    if let Some(dir) = &args.store_dir {
-        return Ok(Store::Local(LocalStore::new(dir.clone())));
-    }
-    let config = S3Config::from_env(|name| std::env::var(name).ok())
-        .context("S3 is not configured (or pass --store-dir to use a folder)")?;
-    let store = S3Store::new(&config);
-    if args.create_bucket {
-        store.ensure_bucket().await?;
-    }
-    Ok(Store::S3(store))
-}
-
-#[derive(PartialEq)]
-enum Wait {
-    No,
-    UntilReachable,
-}
-
-/// Each job queue's backlog, or `None` (with a warning) when the broker cannot say: the
-/// batch's state comes from the store and is worth showing without it.
-async fn queue_depths(args: &BrokerArgs) -> Option<Vec<caravan_queue::QueueDepth>> {
-    let depths = match open_queue(args, "caravan-status", Wait::No).await {
-        Ok(queue) => queue.depths().await,
-        Err(e) => {
-            tracing::warn!(error = %e, "RabbitMQ did not answer; queue depths are not shown (check CARAVAN_AMQP_URL, or pass --no-queues)");
-            return None;
-        }
-    };
-    match depths {
-        Ok(depths) => depths,
-        Err(e) => {
-            tracing::warn!(error = %e, "RabbitMQ did not report queue depths; they are not shown");
-            None
-        }
-    }
-}
-
-async fn open_queue(args: &BrokerArgs, name: &str, wait: Wait) -> anyhow::Result<Queue> {
-    let config = AmqpConfig {
-        url: amqp_url(args)?,
-        topology: Topology::new(&args.queue_prefix)?,
-        delivery_limit: args.delivery_limit,
-        consumer_timeout_ms: args.consumer_timeout_minutes.saturating_mul(60_000),
-        connection_name: name.to_owned(),
-    };
-    tracing::info!(broker = %redact_url(&config.url), prefix = %args.queue_prefix, "Connecting to RabbitMQ");
-    let mut delay = std::time::Duration::from_secs(1);
-    loop {
-        match AmqpQueue::connect(config.clone()).await {
-            Ok(queue) => return Ok(Queue::Amqp(queue)),
-            Err(e) if e.is_retryable() && wait == Wait::UntilReachable => {
-                tracing::warn!(error = %e, retry_in_s = delay.as_secs(), "RabbitMQ is not answering; the worker waits for it");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(std::time::Duration::from_secs(30));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// The broker URL, from `CARAVAN_AMQP_URL_FILE` (a mounted secret) when the URL itself is not
-/// given: it holds the broker password.
-fn amqp_url(args: &BrokerArgs) -> anyhow::Result<String> {
-    match std::env::var_os("CARAVAN_AMQP_URL_FILE") {
-        Some(path) if std::env::var_os("CARAVAN_AMQP_URL").is_none() => {
-            let url = std::fs::read_to_string(&path).with_context(|| {
-                format!(
-                    "cannot read CARAVAN_AMQP_URL_FILE {}: mount the broker URL secret there, or set CARAVAN_AMQP_URL",
-                    std::path::Path::new(&path).display()
-                )
-            })?;
-            Ok(url.trim().to_owned())
-        }
-        _ => Ok(args.amqp_url.clone()),
     }
 }
 

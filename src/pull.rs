@@ -19,7 +19,11 @@ pub async fn pull(args: &PullArgs) -> anyhow::Result<ExitCode> {
         timeout: std::time::Duration::from_secs(args.timeout_seconds.max(1)),
     };
     let bar = Bar::new(!args.output.json);
-    let pulled = match Source::parse(&args.source, options.timeout) {
+    let source = match Source::parse(&args.source, options.timeout) {
+        Ok(source) => source.resolve().await,
+        Err(e) => Err(e),
+    };
+    let pulled = match source {
         Ok(source) => caravan_pull::pull(&source, &args.dir, &options, &bar).await,
         Err(e) => Err(e),
     };

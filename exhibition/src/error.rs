@@ -9,7 +9,7 @@ pub enum ExhibitionError {
     #[error("{0}")]
     Works(String),
     #[error(
-        "site {site}: {} works have no receipt for profile {profile}: {}; process them first (`caravan run <folder> --profile {profile}`, or `caravan submit <folder> --profile {profile}` in a cluster), then build again",
+        "site {site}: {} works have no receipt for profile {profile}: {}; build without --no-process to process them first (or run `caravan run <folder> --profile {profile}`, `caravan submit <folder> --profile {profile}` in a cluster), then build again",
         works.len(),
         works.join(", ")
     )]
@@ -18,6 +18,8 @@ pub enum ExhibitionError {
         profile: String,
         works: Vec<String>,
     },
+    #[error("{0}")]
+    Share(String),
     #[error("pack folder {path}: {detail}")]
     Pack { path: String, detail: String },
     #[error(transparent)]

@@ -3,7 +3,8 @@
 //!
 //! Layout (the bag's `data/` is what the site serves from its base URL):
 //! `data/collection.json`, `data/derivatives/<asset>/<profile>/…` (as in the store),
-//! `data/receipts/<asset>/<profile>.json` (and `.json.sig` when signed), `data/rebased.json`.
+//! `data/receipts/<asset>/<profile>.json` (and `.json.sig` when signed), `data/rebased.json`,
+//! and the offline viewer: `data/index.html` with `data/viewer/` ([`viewer`]).
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +16,8 @@ use serde_json::{json, Value};
 use crate::bagit::{self, BagInfo};
 use crate::file::{Exhibition, Site};
 use crate::rebase::{self, keep_languages, Rebase};
-use crate::works::{self, Work};
+use crate::viewer;
+use crate::works::{self, State, Work};
 use crate::ExhibitionError;
 
 /// Outputs a pack never carries: the preservation copy is for the archive, not a kiosk.
@@ -140,6 +142,7 @@ pub async fn build(
         "files": rebased,
     });
     write(&data.join("rebased.json"), &pretty(&note))?;
+    viewer::write(&data, exhibition, site).map_err(|e| ExhibitionError::pack(&data, e))?;
     let info = BagInfo {
         source_organization: exhibition
             .organization
@@ -147,7 +150,7 @@ pub async fn build(
             .unwrap_or_else(|| "Unknown".into()),
         external_identifier: format!("{}/{}", exhibition.id, site.id),
         bagging_date: chrono::Utc::now().format("%Y-%m-%d").to_string(),
-        software_agent: format!("caravan {}", env!("CARGO_PKG_VERSION")),
+        software_agent: software_agent(),
     };
     let bag_root = root.clone();
     let (files, bytes) = tokio::task::spawn_blocking(move || bagit::write(&bag_root, &info))
@@ -184,22 +187,14 @@ async fn receipts_of(
 ) -> Result<(Vec<(Work, Receipt)>, Vec<LeftOut>), ExhibitionError> {
     let (mut found, mut left_out, mut missing) = (Vec::new(), Vec::new(), Vec::new());
     for work in works {
-        let key = keys::receipt(&work.asset_id, &site.profile);
-        match store.get_bytes(&key).await? {
-            Some(bytes) => {
-                let receipt: Receipt = serde_json::from_slice(&bytes).map_err(|e| {
-                    ExhibitionError::Works(format!("receipt {key} does not parse: {e}"))
-                })?;
-                found.push((work.clone(), receipt));
-            }
-            None => match works::failed(store, work, &site.profile).await? {
-                Some(code) => left_out.push(LeftOut {
-                    work: work.name(),
-                    asset_id: work.asset_id.to_string(),
-                    reason: format!("processing failed ({code}); see `caravan status`"),
-                }),
-                None => missing.push(work.name()),
-            },
+        match works::state(store, work, &site.profile).await? {
+            State::Processed(receipt) => found.push((work.clone(), *receipt)),
+            State::Failed(code) => left_out.push(LeftOut {
+                work: work.name(),
+                asset_id: work.asset_id.to_string(),
+                reason: format!("processing failed ({code}); see `caravan status`"),
+            }),
+            State::Unprocessed => missing.push(work.name()),
         }
     }
     if !missing.is_empty() {
@@ -259,6 +254,18 @@ fn create_parent(path: &Path) -> Result<(), ExhibitionError> {
     }
 }
 
+/// `Bag-Software-Agent`: caravan and the viewer's libraries, by version.
+fn software_agent() -> String {
+    let libraries: Vec<String> = (viewer::libraries().iter())
+        .map(|(name, version)| format!("{name} {version}"))
+        .collect();
+    format!(
+        "caravan {} (viewer: {})",
+        env!("CARGO_PKG_VERSION"),
+        libraries.join(", ")
+    )
+}
+
 fn pretty(value: &Value) -> Vec<u8> {
     serde_json::to_vec_pretty(value).expect("JSON serializes")
 }
@@ -309,6 +316,9 @@ async fn upload(store: &Store, root: &Path, prefix: &str) -> Result<(), Exhibiti
 fn media_type(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()) {
         Some("json") => "application/json",
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
         Some("txt") => "text/plain; charset=utf-8",
         Some("jpg") => "image/jpeg",
         Some("webp") => "image/webp",

@@ -1,8 +1,8 @@
 //! The exhibition's works, found in the store: the assets of its batches, the files it names
 //! (in any batch index) and its asset ids.
 
-use caravan_proto::{AssetId, BatchIndex};
-use caravan_scheduler::status::{failure_record, load_index};
+use caravan_proto::{keys, AssetId, ProfileName, Receipt};
+use caravan_scheduler::status::{all_indexes, failure_record, load_index};
 use caravan_store::Store;
 
 use crate::file::Selection;
@@ -69,28 +69,28 @@ pub async fn resolve(store: &Store, selection: &Selection) -> Result<Vec<Work>, 
     Ok(works)
 }
 
-/// Every batch index in the store, oldest first.
-async fn all_indexes(store: &Store) -> Result<Vec<BatchIndex>, ExhibitionError> {
-    let mut indexes = Vec::new();
-    for (key, _) in store.list("batches/").await? {
-        let Some(bytes) = store.get_bytes(&key).await? else {
-            continue;
-        };
-        match serde_json::from_slice::<BatchIndex>(&bytes) {
-            Ok(index) => indexes.push(index),
-            Err(e) => tracing::warn!(key, error = %e, "Skipping a batch index that does not parse"),
-        }
-    }
-    indexes.sort_by_key(|i| i.created_at);
-    Ok(indexes)
+/// What became of a work under a profile.
+#[derive(Debug, Clone)]
+pub enum State {
+    Processed(Box<Receipt>),
+    /// Its processing failed, with this code.
+    Failed(String),
+    /// Never processed with the profile (or not finished yet).
+    Unprocessed,
 }
 
-/// The failure code of `work` under `profile`, when its processing failed.
-pub(crate) async fn failed(
+/// The state of `work` under `profile`: its receipt, its failure record, or neither.
+pub async fn state(
     store: &Store,
     work: &Work,
-    profile: &caravan_proto::ProfileName,
-) -> Result<Option<String>, ExhibitionError> {
+    profile: &ProfileName,
+) -> Result<State, ExhibitionError> {
+    let key = keys::receipt(&work.asset_id, profile);
+    if let Some(bytes) = store.get_bytes(&key).await? {
+        let receipt: Receipt = serde_json::from_slice(&bytes)
+            .map_err(|e| ExhibitionError::Works(format!("receipt {key} does not parse: {e}")))?;
+        return Ok(State::Processed(Box::new(receipt)));
+    }
     let failure = failure_record(store, &work.asset_id, profile).await?;
-    Ok(failure.map(|f| f.code))
+    Ok(failure.map_or(State::Unprocessed, |f| State::Failed(f.code)))
 }

@@ -60,7 +60,7 @@ impl Fetch<'_> {
                 return Ok(Outcome::AlreadyThere);
             }
         }
-        let part = self.state.parts.join(&entry.sha256);
+        let part = self.state.parts.join(part_name(&entry.path));
         let mut resumed = part_len(&part).await?;
         loop {
             let size = self.download(entry, &part, resumed, traffic).await?;
@@ -175,6 +175,13 @@ pub(crate) async fn hash(path: &Path) -> Result<(String, u64), PullError> {
     .await
     .expect("hashing does not panic")
     .map_err(PullError::local(path))
+}
+
+/// The partial file of the manifest path `path`: named by the path (hashed), not the
+/// content, since a pack may hold several files with the same bytes (a single-tile image's
+/// `full/max` and its one tile), downloaded at the same time.
+pub(crate) fn part_name(path: &str) -> String {
+    hex::encode(Sha256::digest(path.as_bytes()))
 }
 
 async fn part_len(part: &Path) -> Result<u64, PullError> {

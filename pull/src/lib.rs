@@ -7,7 +7,8 @@
 //! # Invariants
 //! - A file is in place under `<dir>/data/` only once its SHA-256 matches the manifest; one that
 //!   does not is moved to `<dir>/.caravan-pull/rejected/` and reported, never left in place.
-//! - Partial downloads live in `<dir>/.caravan-pull/parts/<sha256>` and resume from their length
+//! - Partial downloads live in `<dir>/.caravan-pull/parts/<sha256 of the path>` (one per file,
+//!   whatever its content) and resume from their length
 //!   (HTTP range requests); files already in place and matching are never fetched again.
 //! - `<dir>/bagit.txt` is written last, and only when every payload file matched: a folder with
 //!   it is a complete, valid bag; payload files the manifest no longer lists are then removed.

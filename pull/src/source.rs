@@ -1,6 +1,9 @@
-//! Where a pack comes from: a folder (a mounted disk, a synced share) or an HTTP(S) address of
-//! the folder holding its `bagit.txt`. Both are read from an offset, so a partial file resumes.
+//! Where a pack comes from: a folder (a mounted disk, a synced share), an HTTP(S) address of
+//! the folder holding its `bagit.txt`, or the link `caravan exhibition share` gives a site: a
+//! share index (JSON) with a presigned link per file of the pack. Each is read from an
+//! offset, so a partial file resumes.
 
+use std::collections::BTreeMap;
 use std::io::SeekFrom;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,8 +19,30 @@ const CHUNK: usize = 256 * 1024;
 #[derive(Debug, Clone)]
 pub enum Source {
     Folder(PathBuf),
-    Http { base: Url, client: reqwest::Client },
+    Http {
+        base: Url,
+        client: reqwest::Client,
+    },
+    /// A share index's links, by path in the bag ([`Source::resolve`] reads the index).
+    Share {
+        index: Url,
+        links: BTreeMap<String, Url>,
+        client: reqwest::Client,
+    },
 }
+
+/// What `caravan exhibition share` stores (`caravan_exhibition::share::ShareIndex`; the
+/// fields a pull needs).
+#[derive(serde::Deserialize)]
+struct ShareIndex {
+    caravan_share: u32,
+    #[serde(default)]
+    expires_at: String,
+    files: BTreeMap<String, String>,
+}
+
+/// The share index format this pull reads.
+const SHARE_FORMAT: u32 = 1;
 
 /// What one attempt at reading a file gave.
 pub(crate) enum Opened {
@@ -48,7 +73,8 @@ impl Source {
                 given: given.to_owned(),
                 reason: e.to_string(),
             })?;
-            if !base.path().ends_with('/') {
+            // A share index is a file; a pack's address is a folder.
+            if !base.path().ends_with('/') && !base.path().ends_with(".json") {
                 base.set_path(&format!("{}/", base.path()));
             }
             let client = reqwest::Client::builder()
@@ -83,12 +109,61 @@ impl Source {
     pub fn describe(&self) -> String {
         match self {
             Source::Folder(dir) => dir.display().to_string(),
-            Source::Http { base, .. } => {
-                let mut shown = base.clone();
-                shown.set_query(None);
-                shown.to_string()
-            }
+            Source::Http { base: url, .. } | Source::Share { index: url, .. } => without_query(url),
         }
+    }
+
+    /// Reads the share index an address ending in `.json` names, giving the pack's links;
+    /// any other source as it is.
+    pub async fn resolve(self) -> Result<Self, PullError> {
+        let Source::Http { base, client } = self else {
+            return Ok(self);
+        };
+        if !base.path().ends_with(".json") {
+            return Ok(Source::Http { base, client });
+        }
+        let described = without_query(&base);
+        let text = match open_url(&client, &base, "the share index", 0, &described).await {
+            Ok(Opened::FromOffset(mut reader) | Opened::FromStart(mut reader)) => {
+                let mut bytes = Vec::new();
+                loop {
+                    match reader.chunk().await {
+                        Ok(Some(chunk)) => bytes.extend(chunk),
+                        Ok(None) => break,
+                        Err(Failure::Retry(detail)) => return Err(unreachable(described, detail)),
+                        Err(Failure::Fatal(e)) => return Err(e),
+                    }
+                }
+                bytes
+            }
+            Ok(Opened::Nothing) => Vec::new(),
+            Err(Failure::Retry(detail)) => return Err(unreachable(described, detail)),
+            Err(Failure::Fatal(e)) => return Err(e),
+        };
+        let not_a_share = |reason: String| PullError::BadSource {
+            given: described.clone(),
+            reason,
+        };
+        let index: ShareIndex = serde_json::from_slice(&text)
+            .map_err(|e| not_a_share(format!("not a share index ({e})")))?;
+        if index.caravan_share != SHARE_FORMAT {
+            return Err(not_a_share(format!(
+                "share index format {} (this caravan reads {SHARE_FORMAT}); update caravan",
+                index.caravan_share
+            )));
+        }
+        let mut links = BTreeMap::new();
+        for (path, link) in index.files {
+            let url = Url::parse(&link)
+                .map_err(|e| not_a_share(format!("the link of {path} is not a URL ({e})")))?;
+            links.insert(path, url);
+        }
+        tracing::info!(index = %described, files = links.len(), expires_at = %index.expires_at, "Read the share index");
+        Ok(Source::Share {
+            index: base,
+            links,
+            client,
+        })
     }
 
     fn url_of(base: &Url, path: &str) -> Url {
@@ -123,60 +198,87 @@ impl Source {
             }
             Source::Http { base, client } => {
                 let url = Self::url_of(base, path);
-                let mut request = client.get(url.clone());
-                if offset > 0 {
-                    request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
-                }
-                let response = request
-                    .send()
-                    .await
-                    .map_err(|e| Failure::Retry(e.to_string()))?;
-                let shown = || {
-                    let mut u = url.clone();
-                    u.set_query(None);
-                    u.to_string()
-                };
-                match response.status() {
-                    StatusCode::PARTIAL_CONTENT if offset > 0 => {
-                        Ok(Opened::FromOffset(Reader::Http(response)))
-                    }
-                    StatusCode::OK if offset == 0 => Ok(Opened::FromOffset(Reader::Http(response))),
-                    StatusCode::OK => Ok(Opened::FromStart(Reader::Http(response))),
-                    StatusCode::RANGE_NOT_SATISFIABLE => Ok(Opened::Nothing),
-                    StatusCode::NOT_FOUND => Err(Failure::Fatal(PullError::NotFound {
-                        what: path.to_owned(),
-                        source_text: self.describe(),
-                    })),
-                    status
-                        if status == StatusCode::FORBIDDEN
-                            || status == StatusCode::UNAUTHORIZED
-                            || status == StatusCode::BAD_REQUEST =>
-                    {
-                        // The server says why in the body: a presigned link past its expiry.
-                        let body = response.text().await.unwrap_or_default();
-                        if says_expired(&body) {
-                            Err(Failure::Fatal(PullError::Expired { url: shown() }))
-                        } else {
-                            Err(Failure::Fatal(PullError::Refused {
-                                url: shown(),
-                                status: status.as_u16(),
-                            }))
-                        }
-                    }
-                    status
-                        if status.is_server_error()
-                            || status == StatusCode::TOO_MANY_REQUESTS
-                            || status == StatusCode::REQUEST_TIMEOUT =>
-                    {
-                        Err(Failure::Retry(format!("HTTP {status} from {}", shown())))
-                    }
-                    status => Err(Failure::Fatal(PullError::Refused {
-                        url: shown(),
-                        status: status.as_u16(),
-                    })),
-                }
+                open_url(client, &url, path, offset, &self.describe()).await
+            }
+            Source::Share { links, client, .. } => match links.get(path) {
+                Some(url) => open_url(client, url, path, offset, &self.describe()).await,
+                None => Err(Failure::Fatal(PullError::NotFound {
+                    what: path.to_owned(),
+                    source_text: self.describe(),
+                })),
+            },
+        }
+    }
+}
+
+/// The share index could not be read; the pull is worth running again.
+fn unreachable(what: String, detail: String) -> PullError {
+    PullError::Unreachable {
+        what,
+        attempts: 1,
+        detail,
+    }
+}
+
+fn without_query(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.to_string()
+}
+
+/// GETs `url` (the file `path` of the pack at `described`) from byte `offset`.
+async fn open_url(
+    client: &reqwest::Client,
+    url: &Url,
+    path: &str,
+    offset: u64,
+    described: &str,
+) -> Result<Opened, Failure> {
+    let mut request = client.get(url.clone());
+    if offset > 0 {
+        request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| Failure::Retry(e.to_string()))?;
+    let shown = || without_query(url);
+    match response.status() {
+        StatusCode::PARTIAL_CONTENT if offset > 0 => Ok(Opened::FromOffset(Reader::Http(response))),
+        StatusCode::OK if offset == 0 => Ok(Opened::FromOffset(Reader::Http(response))),
+        StatusCode::OK => Ok(Opened::FromStart(Reader::Http(response))),
+        StatusCode::RANGE_NOT_SATISFIABLE => Ok(Opened::Nothing),
+        StatusCode::NOT_FOUND => Err(Failure::Fatal(PullError::NotFound {
+            what: path.to_owned(),
+            source_text: described.to_owned(),
+        })),
+        status
+            if status == StatusCode::FORBIDDEN
+                || status == StatusCode::UNAUTHORIZED
+                || status == StatusCode::BAD_REQUEST =>
+        {
+            // The server says why in the body: a presigned link past its expiry.
+            let body = response.text().await.unwrap_or_default();
+            if says_expired(&body) {
+                Err(Failure::Fatal(PullError::Expired { url: shown() }))
+            } else {
+                Err(Failure::Fatal(PullError::Refused {
+                    url: shown(),
+                    status: status.as_u16(),
+                }))
             }
         }
+        status
+            if status.is_server_error()
+                || status == StatusCode::TOO_MANY_REQUESTS
+                || status == StatusCode::REQUEST_TIMEOUT =>
+        {
+            Err(Failure::Retry(format!("HTTP {status} from {}", shown())))
+        }
+        status => Err(Failure::Fatal(PullError::Refused {
+            url: shown(),
+            status: status.as_u16(),
+        })),
     }
 }
 

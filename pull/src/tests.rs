@@ -98,7 +98,7 @@ async fn a_partial_file_resumes_from_its_length() {
     let part = to
         .path()
         .join(".caravan-pull/parts")
-        .join(hex::encode(Sha256::digest(&big)));
+        .join(hex::encode(Sha256::digest(b"data/a.bin")));
     std::fs::create_dir_all(part.parent().unwrap()).unwrap();
     std::fs::write(&part, &big[..200_000]).unwrap();
     let summary = pull_folder(from.path(), to.path()).await.unwrap();
@@ -106,6 +106,26 @@ async fn a_partial_file_resumes_from_its_length() {
     assert_eq!(std::fs::read(to.path().join("data/a.bin")).unwrap(), big);
     let tags = summary.bytes_transferred - 300_000;
     assert!(tags < 1000, "read {} bytes beyond the missing 300000", tags);
+}
+
+/// Packs hold files with the same bytes (a tile that is also the whole image, blank tiles):
+/// downloaded at once, each has its own partial file.
+#[tokio::test]
+async fn files_with_the_same_bytes_are_pulled_side_by_side() {
+    let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let same = bytes(300_000, 9);
+    let names: Vec<String> = (0..12).map(|i| format!("tiles/{i}/default.jpg")).collect();
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &same[..])).collect();
+    make_bag(from.path(), &files);
+    let summary = pull_folder(from.path(), to.path()).await.unwrap();
+    assert!(summary.complete, "{summary:?}");
+    assert_eq!(summary.downloaded, names.len());
+    for name in &names {
+        assert_eq!(
+            std::fs::read(to.path().join("data").join(name)).unwrap(),
+            same
+        );
+    }
 }
 
 #[tokio::test]

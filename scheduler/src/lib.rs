@@ -4,6 +4,7 @@
 //! - [`scan`]: walks a folder, recognises each file by content and hashes it.
 //! - [`metadata`]: the submission's catalogue (title, creator, rights per file).
 //! - [`submit`]: publishes one job per new asset, writes the batch index, follows the batch.
+//! - [`reprocess`]: assets submitted before, as a new batch with another profile.
 //! - [`follow`]: waits for a batch's jobs through events, cross-checked against the store.
 //! - [`status`]: a batch's state, computed from its index and the receipts and failure records.
 //! - [`progress`]: the recent completion rate and the time left.
@@ -21,6 +22,7 @@ mod error;
 pub mod follow;
 pub mod metadata;
 pub mod progress;
+pub mod reprocess;
 pub mod scan;
 pub mod status;
 pub mod submit;

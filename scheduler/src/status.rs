@@ -80,6 +80,23 @@ pub async fn load_index(store: &Store, batch: &BatchId) -> Result<BatchIndex, Sc
     })
 }
 
+/// Every batch index in the store, oldest first (one that does not parse is skipped, and said
+/// to be).
+pub async fn all_indexes(store: &Store) -> Result<Vec<BatchIndex>, SchedulerError> {
+    let mut indexes = Vec::new();
+    for (key, _) in store.list("batches/").await? {
+        let Some(bytes) = store.get_bytes(&key).await? else {
+            continue;
+        };
+        match serde_json::from_slice::<BatchIndex>(&bytes) {
+            Ok(index) => indexes.push(index),
+            Err(e) => tracing::warn!(key, error = %e, "Skipping a batch index that does not parse"),
+        }
+    }
+    indexes.sort_by_key(|i| i.created_at);
+    Ok(indexes)
+}
+
 /// The current state of every entry of `index`.
 pub async fn summarize(store: &Store, index: &BatchIndex) -> Result<Summary, SchedulerError> {
     let mut summary = Summary {

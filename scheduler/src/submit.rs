@@ -55,11 +55,7 @@ pub async fn submit(
     options: &SubmitOptions,
 ) -> Result<Summary, SchedulerError> {
     let batch_id = BatchId::generate();
-    let bar = if options.progress {
-        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = progress_bar(options);
     bar.set_message("hashing masters");
     let on_file = |f: &crate::scan::ScannedFile| {
         bar.inc(1);
@@ -224,9 +220,32 @@ pub async fn submit(
         created_at: chrono::Utc::now(),
         entries,
     };
-    let body = serde_json::to_vec_pretty(&index).expect("batch indexes serialize");
+    finish(store, queue, &index, events, options, &bar).await
+}
+
+/// A progress bar on stderr when `options` asks for one.
+pub(crate) fn progress_bar(options: &SubmitOptions) -> ProgressBar {
+    if options.progress {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    }
+}
+
+/// Stores the batch index of jobs already published, waits for them when `options` says so
+/// (`events`: the batch's subscription, made before publishing) and returns the summary.
+pub(crate) async fn finish(
+    store: &Store,
+    queue: &Queue,
+    index: &BatchIndex,
+    events: caravan_queue::EventStream,
+    options: &SubmitOptions,
+    bar: &ProgressBar,
+) -> Result<Summary, SchedulerError> {
+    let batch_id = &index.batch_id;
+    let body = serde_json::to_vec_pretty(index).expect("batch indexes serialize");
     store
-        .put_bytes(&keys::batch(&batch_id), body, "application/json")
+        .put_bytes(&keys::batch(batch_id), body, "application/json")
         .await?;
     let queued = index
         .entries
@@ -236,11 +255,11 @@ pub async fn submit(
     info!(batch_id = %batch_id, queued, "Batch published");
 
     if options.wait {
-        follow::follow(store, queue, Some(events), &index, &bar).await?;
+        follow::follow(store, queue, Some(events), index, bar).await?;
     }
     bar.finish_and_clear();
-    if let Err(e) = queue.unsubscribe_events(&batch_id).await {
+    if let Err(e) = queue.unsubscribe_events(batch_id).await {
         tracing::debug!(error = %e, "Could not remove the batch's event queue; it expires on its own");
     }
-    summarize(store, &index).await
+    summarize(store, index).await
 }

@@ -167,6 +167,27 @@ impl S3Store {
         Ok(found)
     }
 
+    /// A link anyone can GET `key` with, without credentials, until `expires_in` has passed:
+    /// the request signed into the query string (SigV4), which S3 servers, AWS and Garage
+    /// alike, honour for 7 days at most. Made locally; the store is not asked.
+    pub async fn presigned_get(
+        &self,
+        key: &str,
+        expires_in: std::time::Duration,
+    ) -> Result<String, StoreError> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in)
+            .map_err(|e| StoreError::Config(format!("presigned link for {key}: {e}")))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| StoreError::Config(format!("presigned link for {key}: {e}")))?;
+        Ok(request.uri().to_owned())
+    }
+
     /// Creates the bucket if it does not exist yet (for first set-up and tests).
     pub async fn ensure_bucket(&self) -> Result<(), StoreError> {
         match self.client.head_bucket().bucket(&self.bucket).send().await {

@@ -3,7 +3,7 @@
 //! ([`cluster`]), the sample batch and what its runs must report ([`batch`]), every receipt
 //! checked against the store and reference tools ([`receipts`]), and the hostile-input
 //! generator ([`hostile`]), a worker's metrics and health endpoints ([`probe`]), signing keys and the third-party verifiers of signed outputs
-//! ([`trust`]). Generic helpers (FFmpeg fixtures, hashes, the corpus) are in
+//! ([`trust`]), a pack's viewer in a real browser ([`viewer`]). Generic helpers (FFmpeg fixtures, hashes, the corpus) are in
 //! `caravan-testkit`.
 
 // Each test binary uses part of the harness.
@@ -17,6 +17,7 @@ pub mod hostile;
 pub mod probe;
 pub mod receipts;
 pub mod trust;
+pub mod viewer;
 
 pub use batch::*;
 pub use binary::*;

@@ -178,7 +178,22 @@ async fn packs_for_two_sites_validate_and_carry_each_sites_languages() {
     assert!(!stale.exists(), "the earlier pack's file is still there");
     bagit_validate(&in_store).unwrap();
 
-    // A site whose profile nothing was processed with stops the build, saying what to run.
+    // The site pulls its pack and shows it offline in a browser.
+    let pulled = dir.path().join("kiosk");
+    let pull = run_json(
+        &[
+            "pull",
+            in_store.to_str().unwrap(),
+            pulled.to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(pull["complete"], true, "{pull:#}");
+    check_viewer(&pulled);
+
+    // With --no-process, a site whose profile nothing was processed with stops the build,
+    // saying what to run.
     std::fs::write(&file, exhibition(batch_id, "exhibition-th")).unwrap();
     let mut command = caravan();
     command.args([
@@ -187,6 +202,7 @@ async fn packs_for_two_sites_validate_and_carry_each_sites_languages() {
         file.to_str().unwrap(),
         "--store-dir",
         out.to_str().unwrap(),
+        "--no-process",
     ]);
     let failed = output_within(command, COMMAND_DEADLINE);
     let stderr = String::from_utf8_lossy(&failed.stderr);
@@ -197,6 +213,117 @@ async fn packs_for_two_sites_validate_and_carry_each_sites_languages() {
             && stderr.contains("--profile exhibition-th"),
         "{stderr}"
     );
+
+    // Without it, the works are processed with the site's profile in this process first
+    // (masters read where `caravan run` found them), and only those.
+    let one_work = exhibition(batch_id, "exhibition-th").replace(
+        &format!("assets = {{ batches = [\"{batch_id}\"] }}"),
+        &format!("assets = {{ files = [\"{LANDSCAPE}\"] }}"),
+    );
+    std::fs::write(&file, one_work).unwrap();
+    let profiles = dir.path().join("profiles.toml");
+    std::fs::write(&profiles, THAI_PROFILES).unwrap();
+    let thai = dir.path().join("thai-packs");
+    let built = run_json(
+        &[
+            "exhibition",
+            "build",
+            file.to_str().unwrap(),
+            "--store-dir",
+            out.to_str().unwrap(),
+            "--profiles",
+            profiles.to_str().unwrap(),
+            "--out",
+            thai.to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+    );
+    let processed = built["processed"].as_array().unwrap();
+    assert_eq!(processed.len(), 1, "{built:#}");
+    assert_eq!(processed[0]["profile"], "exhibition-th");
+    assert_eq!(names(&processed[0], "done"), [LANDSCAPE], "{built:#}");
+    bagit_validate(&thai.join("abu-dhabi")).unwrap();
+    let receipt = thai.join(format!(
+        "abu-dhabi/data/receipts/{landscape}/exhibition-th.json"
+    ));
+    let receipt: Value = serde_json::from_slice(&std::fs::read(receipt).unwrap()).unwrap();
+    assert_eq!(receipt["parameters"]["image"]["watermark"]["enabled"], true);
+}
+
+/// The Abu Dhabi pack at `root`, in Chromium: every work listed, the Arabic titles laid out
+/// right to left, a deep-zoom image drawn from its tiles, a video playing, rights under each
+/// work, and nothing asked of any server but the pack's own.
+fn check_viewer(root: &std::path::Path) {
+    let seen = viewer::view_pack(root, "abu-dhabi");
+    let report = || format!("{seen:#}");
+    assert_eq!(seen["works"], GOOD_ASSETS, "{}", report());
+    assert_eq!(seen["page"]["lang"], "ar", "{}", report());
+    assert_eq!(seen["page"]["direction"], "rtl", "{}", report());
+    assert_eq!(seen["title"]["text"], "خيوط الحرير", "{}", report());
+    assert_eq!(seen["title"]["direction"], "rtl", "{}", report());
+    let labels = seen["labels"].as_array().unwrap();
+    let landscape = labels.iter().find(|l| l["text"] == "منظر طبيعي");
+    let landscape = landscape.unwrap_or_else(|| panic!("no Arabic label: {}", report()));
+    assert_eq!(landscape["lang"], "ar");
+    assert_eq!(landscape["direction"], "rtl");
+
+    let image = &seen["image"];
+    assert!(image["drawn"].as_u64().unwrap_or(0) > 0, "{}", report());
+    assert!(
+        image["distinct_colours"].as_u64().unwrap_or(0) > 16,
+        "the zoom canvas is blank: {}",
+        report()
+    );
+    let tiles = seen["tiles"].as_array().unwrap();
+    assert!(!tiles.is_empty(), "{}", report());
+    assert!(
+        tiles.iter().all(|t| t["status"] == 200),
+        "a tile request failed: {}",
+        report()
+    );
+    let video = &seen["video"];
+    assert!(
+        video["current_time"].as_f64().unwrap_or(0.0) > 1.0,
+        "the video did not play: {}",
+        report()
+    );
+    assert_eq!(video["source"], "hls.js", "{}", report());
+    // Every work opens: 20 images in deep zoom, 2 videos; the catalogue's rights under each
+    // work it names, the title in the site's language where the catalogue has one.
+    let opened = seen["opened"].as_array().unwrap();
+    assert_eq!(opened.len(), GOOD_ASSETS, "{}", report());
+    let kinds = |kind: &str| opened.iter().filter(|o| o["kind"] == kind).count();
+    assert_eq!(
+        (kinds("div"), kinds("video")),
+        (GOOD_ASSETS - 2, 2),
+        "{}",
+        report()
+    );
+    for (title, rights) in [
+        ("منظر طبيعي", "http://rightsstatements.org/vocab/InC/1.0/"),
+        ("بانوراما", "https://creativecommons.org/licenses/by/4.0/"),
+        (
+            "Bildnis einer Frau",
+            "http://creativecommons.org/publicdomain/mark/1.0/",
+        ),
+        (
+            "Home movie, reel 1 (1962)",
+            "http://rightsstatements.org/vocab/InC/1.0/",
+        ),
+    ] {
+        let work = opened.iter().find(|o| o["title"] == title);
+        let work = work.unwrap_or_else(|| panic!("{title} not opened: {}", report()));
+        assert_eq!(work["rights"], serde_json::json!([rights]), "{}", report());
+    }
+    assert_eq!(seen["outside"], serde_json::json!([]), "{}", report());
+    assert_eq!(
+        seen["console_errors"],
+        serde_json::json!([]),
+        "{}",
+        report()
+    );
+    assert!(viewer::artefacts().join("abu-dhabi/image.png").is_file());
 }
 
 /// The exhibition file of the test: the sample batch, shown in Abu Dhabi (with `profile`) and
@@ -220,4 +347,135 @@ languages = ["fr", "en"]
 base_url = "http://kiosk.local/paris/"
 "#
     )
+}
+
+/// The Thai site's profile: a watermark in Thai script on every access copy.
+const THAI_PROFILES: &str = r#"
+[profiles.exhibition-th.image.watermark]
+enabled = true
+text = "นิทรรศการเส้นไหม · กรุงเทพฯ"
+position = "bottom"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_processes_only_the_thai_sites_profile_again_and_packs_both_sites() {
+    let dir = tempfile::tempdir().unwrap();
+    let profiles = dir.path().join("profiles.toml");
+    std::fs::write(&profiles, THAI_PROFILES).unwrap();
+    let profiles_env = profiles.to_str().unwrap();
+    let mut cluster = Cluster::new(
+        "e2e-exhibition",
+        garage_env().clone(),
+        &[("CARAVAN_PROFILES", profiles_env)],
+    )
+    .await;
+    cluster.start_worker(&[]);
+    let masters = dir.path().join("masters");
+    std::fs::create_dir_all(&masters).unwrap();
+    for (name, seed) in [("elephant.png", 3u8), ("loom.png", 7)] {
+        std::fs::write(masters.join(name), hostile::png_bytes(900, 600, seed)).unwrap();
+    }
+    std::fs::write(
+        masters.join("caravan-metadata.csv"),
+        "file,title,title@th,rights_uri\n\
+         elephant.png,Elephant,ช้าง,http://rightsstatements.org/vocab/InC/1.0/\n\
+         loom.png,Loom,กี่ทอผ้า,http://rightsstatements.org/vocab/InC/1.0/\n",
+    )
+    .unwrap();
+    let first = cluster.submit(&masters, &[]);
+    assert_eq!(names(&first, "done").len(), 2, "{first:#}");
+    let batch_id = first["batch_id"].as_str().unwrap();
+    let receipts: Vec<(String, String)> = (first["done"].as_array().unwrap().iter())
+        .map(|d| {
+            let key = d["receipt_key"].as_str().unwrap().to_owned();
+            (key.clone(), d["asset_id"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let mut before = Vec::new();
+    for (key, _) in &receipts {
+        before.push(cluster.store.get_bytes(key).await.unwrap().unwrap());
+    }
+
+    let file = dir.path().join("silk.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"id = "silk-threads"
+title = {{ en = "Silk Threads", th = "เส้นไหม" }}
+assets = {{ batches = ["{batch_id}"] }}
+
+[[sites]]
+id = "bangkok"
+languages = ["th", "en"]
+profile = "exhibition-th"
+base_url = "http://kiosk.local/bangkok/"
+
+[[sites]]
+id = "paris"
+languages = ["fr", "en"]
+base_url = "http://kiosk.local/paris/"
+"#
+        ),
+    )
+    .unwrap();
+    let packs = dir.path().join("packs");
+    let build = [
+        "exhibition",
+        "build",
+        file.to_str().unwrap(),
+        "--out",
+        packs.to_str().unwrap(),
+        "--json",
+    ];
+    let built = cluster.run_json(&build);
+    // Only the Thai site's profile was applied, to both works, by the cluster's worker.
+    let processed = built["processed"].as_array().unwrap();
+    assert_eq!(processed.len(), 1, "{built:#}");
+    assert_eq!(processed[0]["profile"], "exhibition-th");
+    assert_eq!(names(&processed[0], "done").len(), 2, "{built:#}");
+    assert_eq!(cluster.log_lines("Receipt committed"), 4);
+    for ((key, _), earlier) in receipts.iter().zip(&before) {
+        let now = cluster.store.get_bytes(key).await.unwrap().unwrap();
+        assert_eq!(&now, earlier, "{key}: the default receipt was made again");
+    }
+    for site in ["bangkok", "paris"] {
+        let root = packs.join(site);
+        bagit_validate(&root).unwrap_or_else(|e| panic!("{site}: bagit.py refuses the pack: {e}"));
+    }
+    for (_, asset) in &receipts {
+        let receipt = |site: &str, profile: &str| -> Value {
+            let path = packs.join(format!("{site}/data/receipts/{asset}/{profile}.json"));
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+        };
+        let thai = receipt("bangkok", "exhibition-th");
+        assert_eq!(
+            thai["parameters"]["image"]["watermark"]["text"],
+            "นิทรรศการเส้นไหม · กรุงเทพฯ"
+        );
+        let paris = receipt("paris", "default");
+        assert_eq!(paris["parameters"]["image"]["watermark"]["enabled"], false);
+        // The catalogue's text travels to the new profile's job: the same as the first run's.
+        assert_eq!(thai["metadata"], paris["metadata"]);
+        let title = thai["metadata"]["translations"]["th"]["title"].as_str();
+        assert!(
+            ["ช้าง", "กี่ทอผ้า"].contains(&title.unwrap_or_default()),
+            "{thai:#}"
+        );
+        let access = |site: &str, profile: &str| {
+            std::fs::read(packs.join(format!(
+                "{site}/data/derivatives/{asset}/{profile}/access.jpg"
+            )))
+            .unwrap()
+        };
+        assert_ne!(
+            access("bangkok", "exhibition-th"),
+            access("paris", "default"),
+            "the Thai site's copy carries its watermark"
+        );
+    }
+
+    // Built again: nothing left to process.
+    let again = cluster.run_json(&build);
+    assert_eq!(again["processed"], serde_json::json!([]), "{again:#}");
+    assert_eq!(cluster.log_lines("Receipt committed"), 4);
 }

@@ -8,6 +8,7 @@
 //!   ecosystems use (hadolint, kubernetes-validate, KEDA's schemas, promtool);
 //! - [`exhibition`]: exhibition packs, checked by bagit.py and iiif-prezi3;
 //! - [`pull`]: `caravan pull` over a flaky HTTP server, killed halfway, tampered, expired;
+//! - [`share`]: `caravan exhibition share`: one presigned link per site, on Garage;
 //! - [`store`]: the S3 store on a real S3 server;
 //! - [`trust`]: signed receipts, content credentials, the transparency log and `caravan verify`,
 //!   checked with c2pa-python and OpenSSL, and every kind of tampering detected.
@@ -25,5 +26,6 @@ mod exhibition;
 mod memory;
 mod operations;
 mod pull;
+mod share;
 mod store;
 mod trust;

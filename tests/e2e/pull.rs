@@ -186,7 +186,7 @@ fn a_tampered_file_and_an_expired_link_are_reported_in_words_and_exit_codes() {
 }
 
 /// The test pack: pseudo-random payload (it must not compress), bagged by `bagit.py`.
-fn make_pack() -> tempfile::TempDir {
+pub(crate) fn make_pack() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     for (path, size) in PAYLOAD {
@@ -211,7 +211,7 @@ fn payload_bytes() -> u64 {
 }
 
 /// `caravan pull <url> <dest> --json`: exit code, summary, stderr.
-fn pull(url: &str, dest: &Path, extra: &[&str]) -> (i32, Value, String) {
+pub(crate) fn pull(url: &str, dest: &Path, extra: &[&str]) -> (i32, Value, String) {
     let mut command = caravan();
     command
         .args(["pull", url])

@@ -5,6 +5,8 @@
 //! iiif/info.json
 //! iiif/{x},{y},{w},{h}/{tw},{th}/0/default.jpg    tiles, for every scale factor
 //! iiif/full/{w},{h}/0/default.jpg                 whole-image sizes listed in `sizes`
+//! iiif/full/max/0/default.jpg                     the whole image at full size, when it is one
+//!                                                 of `sizes`
 //! ```
 //!
 //! Scale factors are powers of two, down to the level where the image fits one tile; each level
@@ -92,10 +94,16 @@ impl<'a> Tiles<'a> {
             .collect()
     }
 
-    /// Writes a whole level (one of `info.json`'s `sizes`).
-    pub fn full(&self, level: &RgbImage) -> Result<ExecOutput, PipelineError> {
+    /// Writes a whole level (one of `info.json`'s `sizes`); the master's own size is also
+    /// written as `full/max`, the size every level 0 service must answer (and the one
+    /// OpenSeadragon asks for when the whole image is one tile).
+    pub fn full(&self, level: &RgbImage) -> Result<Vec<ExecOutput>, PipelineError> {
         let (w, h) = level.dimensions();
-        self.encode(level, &format!("iiif/full/{w},{h}/0/default.jpg"))
+        let mut written = vec![self.encode(level, &format!("iiif/full/{w},{h}/0/default.jpg"))?];
+        if (w, h) == (self.width, self.height) {
+            written.push(self.encode(level, "iiif/full/max/0/default.jpg")?);
+        }
+        Ok(written)
     }
 
     /// Writes `info.json` for the `levels` (scale factor, width, height; largest first); `id`

@@ -225,7 +225,7 @@ impl<'a> Pyramid<'a> {
                 .expect("every row of the level arrived");
             if let Some(tiles) = self.tiles {
                 if tiles.is_full_size(level.width, level.height) {
-                    outputs.push(tiles.full(&image)?);
+                    outputs.extend(tiles.full(&image)?);
                 }
             }
             if k == self.kept {

@@ -13,6 +13,21 @@ fn iiif_tiles_promised_by_info_json_exist_decode_and_stitch_back() {
     check_iiif(&master, &full, "decoded whole");
 }
 
+/// An image that fits one tile is asked for whole at full size: `full/max`, which a level 0
+/// service must answer (OpenSeadragon asks for nothing else then).
+#[test]
+fn an_image_within_one_tile_answers_full_max() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = dir.path().join("small.png");
+    let full = iiif_card(300, 200);
+    full.save(&master).unwrap();
+    let out = check_iiif(&master, &full, "decoded whole");
+    let max = image::open(out.path().join("iiif/full/max/0/default.jpg")).unwrap();
+    assert_eq!((max.width(), max.height()), (300, 200));
+    let diff = mean_abs_diff(&max.into_rgb8(), &full);
+    assert!(diff < 6.0, "full/max differs from the master by {diff:.2}");
+}
+
 /// TIFF masters are read band by band ([`crate::tiff_bands`]) into a pyramid made as
 /// the rows arrive: the tiles are the same as from a master decoded whole, whatever the bands'
 /// height (one-row and 16-row strips, 256 px tiles) and with odd sizes at every level.
