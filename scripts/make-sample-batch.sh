@@ -3,7 +3,8 @@
 # 20 images (8- and 16-bit PNG, JPEG, 8- and 16-bit TIFF (RGB and grey), WebP, GIF, BMP, JPEG 2000;
 # landscape, portrait, larger than the access size and smaller; a phone photo stored sideways with
 # an EXIF orientation), 2 short videos (an interlaced,
-# anamorphic 10-bit 4:2:2 FFV1/MKV with 4 PCM channels, and an H.264/AAC MP4), 1 corrupt JPEG,
+# anamorphic 10-bit 4:2:2 FFV1/MKV with 4 PCM channels and Thai and Arabic subtitle files beside
+# it, and an H.264/AAC MP4), 1 corrupt JPEG,
 # and the submission's catalogue (caravan-metadata.csv: titles in four scripts, creators, rights, digital source types).
 # With --with-corpus, also copies ../shared/corpus images and video when that folder exists.
 set -euo pipefail
@@ -51,6 +52,15 @@ ff -f lavfi -i "testsrc2=size=720x486:rate=30000/1001" \
    -filter_complex "[1:a]pan=4c|c0=c0|c1=c0|c2=c0|c3=c0[a]" -map 0:v -map "[a]" -t 2 \
    -vf "setsar=9/10,setfield=tff" -field_order tt -pix_fmt yuv422p10le -c:v ffv1 -level 3 -slicecrc 1 \
    -c:a pcm_s24le "$dir/video/capture-ntsc.mkv"
+# Its subtitles, beside it as a collection delivers them: Thai in WebVTT, Arabic in SubRip
+# (with Windows line ends, as subtitle editors write it).
+cat > "$dir/video/capture-ntsc.th.vtt" <<'VTT'
+WEBVTT
+
+00:00.200 --> 00:01.900
+ภาพยนตร์บ้าน ม้วนที่หนึ่ง
+VTT
+printf '1\r\n00:00:00,200 --> 00:00:01,900\r\nفيلم منزلي، البكرة الأولى\r\n' > "$dir/video/capture-ntsc.ar.srt"
 ff -f lavfi -i "testsrc=size=640x360:rate=25" -f lavfi -i "sine=frequency=880:sample_rate=44100" \
    -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -shortest "$dir/video/access-like.mp4"
 

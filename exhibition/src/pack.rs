@@ -96,11 +96,15 @@ pub async fn build(
         ]);
         for output in &receipt.outputs {
             let name = output.name.as_str();
-            if NOT_FOR_SITES.contains(&name) {
+            if NOT_FOR_SITES.contains(&name) || !for_site(name, &site.languages) {
                 continue;
             }
             let path = data.join(&output.key);
             fetch(store, &output.key, &path).await?;
+            if name == HLS_MASTER && has_subtitles(receipt) {
+                rewrite_playlist(&path, &site.languages)?;
+                rebased.push(json!({ "file": output.key, "receipt_sha256": output.sha256 }));
+            }
             if REBASED.contains(&name) {
                 let document = rewrite(&path, &rebase, &site.languages)?;
                 rebased.push(json!({ "file": output.key, "receipt_sha256": output.sha256 }));
@@ -226,14 +230,40 @@ fn prepare(root: &Path) -> Result<(), ExhibitionError> {
     std::fs::create_dir_all(root.join("data")).map_err(|e| ExhibitionError::pack(root, e))
 }
 
+/// The HLS master playlist, which lists every subtitle rendition.
+const HLS_MASTER: &str = "hls/master.m3u8";
+
+/// Whether a site showing `languages` gets the output `name`: subtitles only in its languages.
+fn for_site(name: &str, languages: &[String]) -> bool {
+    let language = (name
+        .strip_prefix("subtitles/")
+        .and_then(|n| n.strip_suffix(".vtt")))
+    .or_else(|| name.strip_prefix("hls/subtitles-")?.strip_suffix(".m3u8"));
+    language.is_none_or(|l| rebase::shows_language(languages, l))
+}
+
+fn has_subtitles(receipt: &Receipt) -> bool {
+    (receipt.outputs.iter()).any(|o| o.name.as_str().starts_with("subtitles/"))
+}
+
+/// Cuts the master playlist at `path` to the site's subtitle renditions.
+fn rewrite_playlist(path: &Path, languages: &[String]) -> Result<(), ExhibitionError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ExhibitionError::pack(path, e))?;
+    write(
+        path,
+        rebase::keep_playlist_subtitles(&text, languages).as_bytes(),
+    )
+}
+
 /// Re-addresses the IIIF document at `path` for the site and cuts its language maps to the
-/// site's languages; returns it as written.
+/// site's languages (and its subtitles to the site's); returns it as written.
 fn rewrite(path: &Path, rebase: &Rebase, languages: &[String]) -> Result<Value, ExhibitionError> {
     let bytes = std::fs::read(path).map_err(|e| ExhibitionError::pack(path, e))?;
     let mut document: Value =
         serde_json::from_slice(&bytes).map_err(|e| ExhibitionError::pack(path, e))?;
     rebase.apply(&mut document);
     keep_languages(&mut document, languages);
+    rebase::keep_subtitles(&mut document, languages);
     write(path, &pretty(&document))?;
     Ok(document)
 }

@@ -39,6 +39,78 @@ impl Rebase {
 /// Cuts every IIIF language map in `value` (under `label`, `summary` or `value`) to
 /// `languages` and text in no stated language (`none`); a map with none of them is kept whole,
 /// so no label disappears.
+/// Whether a site showing `languages` carries text in `language`: the same tag, or the
+/// same primary language (`zh-Hant` for a `zh` site).
+pub fn shows_language(languages: &[String], language: &str) -> bool {
+    let primary = |tag: &str| {
+        tag.split('-')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    (languages.iter()).any(|l| l.eq_ignore_ascii_case(language) || primary(l) == primary(language))
+}
+
+/// The site's subtitles only: a manifest's `supplementing` annotations in other languages
+/// are removed (and an annotation page left empty with them).
+pub fn keep_subtitles(manifest: &mut Value, languages: &[String]) {
+    let Some(canvases) = manifest["items"].as_array_mut() else {
+        return;
+    };
+    for canvas in canvases {
+        let Some(pages) = canvas.get_mut("annotations").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for page in pages.iter_mut() {
+            if let Some(items) = page["items"].as_array_mut() {
+                items.retain(|a| match a["body"]["language"].as_str() {
+                    Some(language) if a["motivation"] == "supplementing" => {
+                        shows_language(languages, language)
+                    }
+                    _ => true,
+                });
+            }
+        }
+        pages.retain(|p| p["items"].as_array().is_some_and(|i| !i.is_empty()));
+        if pages.is_empty() {
+            canvas
+                .as_object_mut()
+                .expect("a canvas")
+                .remove("annotations");
+        }
+    }
+}
+
+/// An HLS master playlist with only the subtitle renditions in `languages` (and, when none is
+/// left, no variant naming a subtitle group).
+pub fn keep_playlist_subtitles(master: &str, languages: &[String]) -> String {
+    let mut kept = String::new();
+    let mut any = false;
+    fn language_of(line: &str) -> Option<&str> {
+        let at = line.find("LANGUAGE=\"")? + "LANGUAGE=\"".len();
+        line[at..].split('"').next()
+    }
+    for line in master.lines() {
+        if line.starts_with("#EXT-X-MEDIA:TYPE=SUBTITLES") {
+            match language_of(line) {
+                Some(language) if !shows_language(languages, language) => continue,
+                _ => any = true,
+            }
+        }
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    if any {
+        return kept;
+    }
+    kept.lines()
+        .map(|l| {
+            let l = l.replace(",SUBTITLES=\"subs\"", "");
+            l + "\n"
+        })
+        .collect()
+}
+
 pub fn keep_languages(value: &mut Value, languages: &[String]) {
     match value {
         Value::Array(items) => items.iter_mut().for_each(|v| keep_languages(v, languages)),

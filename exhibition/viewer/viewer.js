@@ -193,8 +193,10 @@
     $('stage').append(video);
     const stream = choices.find((c) => c.format === 'application/vnd.apple.mpegurl');
     const mp4 = choices.find((c) => c.format === 'video/mp4');
+    subtitles(video, manifest);
     if (stream && window.Hls && Hls.isSupported()) {
-      work.hls = new Hls();
+      // Subtitles come from the manifest's annotations (as <track>s), whichever player plays.
+      work.hls = new Hls({ enableWebVTT: false, enableIMSC1: false, enableCEA708Captions: false });
       work.hls.on(Hls.Events.ERROR, (_, data) => {
         if (data.fatal) failed(new Error(`HLS: ${data.details}`));
       });
@@ -209,6 +211,33 @@
       video.dataset.source = 'mp4';
     }
     video.play().catch(() => {});
+  }
+
+  /** A <track> per `supplementing` WebVTT annotation; the site's first language shown. */
+  function subtitles(video, manifest) {
+    const { canvas } = painted(manifest);
+    const bodies = [];
+    for (const page of canvas.annotations || []) {
+      for (const annotation of page.items || []) {
+        const body = annotation.body || {};
+        if (annotation.motivation === 'supplementing' && body.format === 'text/vtt') bodies.push(body);
+      }
+    }
+    const rank = (body) => {
+      const i = site.languages.indexOf(body.language);
+      return i < 0 ? site.languages.length : i;
+    };
+    bodies.sort((a, b) => rank(a) - rank(b));
+    bodies.forEach((body, i) => {
+      const track = document.createElement('track');
+      track.kind = 'subtitles';
+      track.src = local(body.id);
+      track.srclang = body.language || '';
+      const label = pick(body.label);
+      track.label = label ? label.text : track.srclang;
+      track.default = i === 0;
+      video.append(track);
+    });
   }
 
   function failed(error) {

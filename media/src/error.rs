@@ -38,6 +38,9 @@ pub enum PipelineError {
     /// A file the profile names cannot be used on this worker.
     #[error("{0}")]
     ProfileFile(String),
+
+    #[error("subtitles beside the master: {0}; fix the file and submit again with --retry-failed")]
+    Subtitles(String),
 }
 
 impl PipelineError {
@@ -52,6 +55,7 @@ impl PipelineError {
             PipelineError::Encode(_) => FailureCode::EncodeFailed,
             PipelineError::Watermark(_) => FailureCode::WatermarkFailed,
             PipelineError::ProfileFile(_) => FailureCode::ProfileFileUnreadable,
+            PipelineError::Subtitles(_) => FailureCode::InvalidSubtitles,
         }
     }
 

@@ -8,7 +8,8 @@
 //!   `resize`, `pyramid`, `iiif`, `access` and `encode`.
 //! - [`video`]: video masters → access MP4, HLS ladder, poster, storyboard, preservation copy,
 //!   all from one decode. Inside: `probe`, `interlace`, `source`, `picture` (the filter graph
-//!   and x264 per rendition), `sound`, `muxer`, `hls`, `preservation`, `stills`.
+//!   and x264 per rendition), `sound`, `muxer`, `hls`, `subtitles` (sidecar files as
+//!   WebVTT and HLS renditions), `preservation`, `stills`.
 //! - [`ffmpeg`]: what every FFmpeg graph and input of the pipelines shares (filter-graph
 //!   sources, sinks and parsing; opening a master with only local files allowed).
 //! - [`watermark`]: logo and text marks (fonts, bidi and shaping, placement).
@@ -61,9 +62,38 @@ pub fn run(
             progress,
         )?,
     };
+    if request.kind == JobKind::Video && !request.subtitles.is_empty() {
+        add_subtitles(request, &mut made)?;
+    }
     if request.profile.manifest.enabled {
         let manifest = manifest::write(request, &made)?;
         made.outputs.push(manifest);
     }
     Ok(made)
+}
+
+/// The master's sidecar subtitles, as WebVTT files, HLS renditions listed in the master
+/// playlist (when there is one) and the receipt's record of each sidecar.
+fn add_subtitles(request: &ExecRequest, made: &mut PipelineOutput) -> Result<(), PipelineError> {
+    let duration = (made.master_info.get("duration_seconds"))
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or(0.0);
+    let hls = made
+        .outputs
+        .iter()
+        .any(|o| o.name.as_str() == "hls/master.m3u8");
+    let (outputs, described) =
+        video::subtitles::write(&request.out_dir, &request.subtitles, duration, hls)?;
+    if hls {
+        let languages: Vec<&str> = request
+            .subtitles
+            .iter()
+            .map(|s| s.language.as_str())
+            .collect();
+        video::subtitles::add_to_master(&request.out_dir, &languages)?;
+    }
+    made.outputs.extend(outputs);
+    made.master_info
+        .insert("subtitles".to_owned(), serde_json::Value::Array(described));
+    Ok(())
 }

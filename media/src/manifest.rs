@@ -194,6 +194,14 @@ fn video_canvas(
     };
     let poster = find(crate::video::stills::POSTER).map(|p| picture(url, p));
     let mut canvas = canvas(canvas_id, width.into(), height.into(), Some(duration), body);
+    let captions = subtitles(made, canvas_id, url);
+    if !captions.is_empty() {
+        canvas["annotations"] = json!([{
+            "id": format!("{canvas_id}/subtitles"),
+            "type": "AnnotationPage",
+            "items": captions,
+        }]);
+    }
     if let Some(poster) = &poster {
         let (w, h) = (poster["width"].clone(), poster["height"].clone());
         let placeholder_id = format!("{canvas_id}/placeholder");
@@ -210,6 +218,28 @@ fn video_canvas(
 }
 
 /// The output called `name`, if the pipeline made it.
+/// A `supplementing` annotation per WebVTT file (sidecar subtitles), in its language.
+fn subtitles(made: &PipelineOutput, canvas_id: &str, url: &dyn Fn(&str) -> String) -> Vec<Value> {
+    (made.outputs.iter())
+        .filter_map(|o| {
+            let language = crate::video::subtitles::language_of(o.name.as_str())?;
+            Some(json!({
+                "id": format!("{canvas_id}/subtitles/{language}"),
+                "type": "Annotation",
+                "motivation": "supplementing",
+                "body": {
+                    "id": url(o.name.as_str()),
+                    "type": "Text",
+                    "format": "text/vtt",
+                    "language": language,
+                    "label": { "en": [format!("Subtitles ({language})")] },
+                },
+                "target": canvas_id,
+            }))
+        })
+        .collect()
+}
+
 fn find<'a>(made: &'a PipelineOutput, name: &str) -> Option<&'a ExecOutput> {
     made.outputs.iter().find(|o| o.name.as_str() == name)
 }

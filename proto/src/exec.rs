@@ -32,6 +32,20 @@ pub struct ExecRequest {
     /// link to the signature.
     #[serde(default)]
     pub signed: bool,
+    /// Subtitle files of a video master, on local disk.
+    #[serde(default)]
+    pub subtitles: Vec<SubtitleInput>,
+}
+
+/// A sidecar subtitle file the worker fetched for the pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubtitleInput {
+    pub language: String,
+    pub format: crate::SubtitleFormat,
+    pub path: PathBuf,
+    /// The file as submitted, for messages.
+    pub source_name: String,
+    pub sha256: String,
 }
 
 /// One line of the child's stdout.

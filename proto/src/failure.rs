@@ -19,6 +19,7 @@ pub enum FailureCode {
     MasterMismatch,
     EmptyFile,
     Unreadable,
+    InvalidSubtitles,
     // The pipeline process.
     PipelineCrashed,
     PipelinePanicked,
@@ -62,6 +63,7 @@ impl FailureCode {
         FailureCode::MasterMismatch,
         FailureCode::EmptyFile,
         FailureCode::Unreadable,
+        FailureCode::InvalidSubtitles,
         FailureCode::PipelineCrashed,
         FailureCode::PipelinePanicked,
         FailureCode::PipelineTimeout,
@@ -148,6 +150,11 @@ impl FailureCode {
                 "unreadable",
                 "the file could not be read during the scan",
                 "check its permissions and the disk, then submit again",
+            ),
+            InvalidSubtitles => (
+                "invalid_subtitles",
+                "a subtitle file beside the master is not UTF-8 SRT or WebVTT, or has a cue outside the master's duration",
+                "fix the subtitle file (the message names it and the line) and submit again with --retry-failed",
             ),
             PipelineCrashed => (
                 "pipeline_crashed",

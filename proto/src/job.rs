@@ -60,6 +60,47 @@ pub enum MasterLocation {
     LocalPath { path: PathBuf },
 }
 
+/// A subtitle file that travels with a video master: `film.th.vtt` or `film.ar.srt` beside
+/// `film.mkv` ([`Sidecar::parse_name`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sidecar {
+    /// The canonical BCP 47 tag from the file name.
+    pub language: String,
+    pub format: SubtitleFormat,
+    pub location: MasterLocation,
+    /// SHA-256 of the file, checked by the worker after fetching it.
+    pub sha256: String,
+    pub size: u64,
+    /// The file's name as submitted, for people.
+    pub source_name: String,
+}
+
+/// The subtitle formats a sidecar may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubtitleFormat {
+    /// SubRip: converted to WebVTT.
+    Srt,
+    /// WebVTT.
+    Vtt,
+}
+
+impl Sidecar {
+    /// `(stem, language, format)` of a sidecar's file name (`film.th.vtt` → `("film", "th",
+    /// Vtt)`), or `None` when the name is not `<stem>.<language>.<srt|vtt>`; the language is
+    /// as written (the caller checks it is BCP 47).
+    pub fn parse_name(name: &str) -> Option<(&str, &str, SubtitleFormat)> {
+        let (rest, extension) = name.rsplit_once('.')?;
+        let format = match extension.to_ascii_lowercase().as_str() {
+            "srt" => SubtitleFormat::Srt,
+            "vtt" => SubtitleFormat::Vtt,
+            _ => return None,
+        };
+        let (stem, language) = rest.rsplit_once('.')?;
+        (!stem.is_empty() && !language.is_empty()).then_some((stem, language, format))
+    }
+}
+
 /// One unit of work: make the derivatives of one master with one profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
@@ -90,6 +131,9 @@ pub struct Job {
     /// Title, creator and rights from the submission, for the derivatives' metadata.
     #[serde(default, skip_serializing_if = "AssetMetadata::is_empty")]
     pub metadata: AssetMetadata,
+    /// Subtitle files submitted beside a video master.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subtitles: Vec<Sidecar>,
 }
 
 fn first_attempt() -> u32 {

@@ -21,6 +21,11 @@ pub fn master(asset: &AssetId) -> String {
     format!("masters/{asset}")
 }
 
+/// A subtitle file that travels with a video master, by its SHA-256 (cluster mode).
+pub fn sidecar(sha256: &str) -> String {
+    format!("sidecars/{sha256}")
+}
+
 pub fn derivative(asset: &AssetId, profile: &ProfileName, output: &OutputName) -> String {
     format!("{DERIVATIVES}{asset}/{profile}/{output}")
 }

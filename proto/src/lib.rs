@@ -34,7 +34,7 @@ pub use batch::{BatchEntry, BatchIndex, Disposition};
 pub use event::{EventBody, JobEvent};
 pub use failure::FailureCode;
 pub use ids::{AssetId, BatchId, IdError, OutputName, ProfileName};
-pub use job::{Job, JobKind, MasterLocation};
+pub use job::{Job, JobKind, MasterLocation, Sidecar, SubtitleFormat};
 pub use metadata::AssetMetadata;
 pub use profile::{
     ffv1_slices_valid, HlsProfile, HlsRung, IiifProfile, ImageProfile, Limits, ManifestProfile,

@@ -20,6 +20,7 @@ fn sample_job() -> Job {
         source_name: Some("Bildnis einer Frau — 婦人像.tif".into()),
         submitted_at: chrono::Utc::now(),
         metadata: Default::default(),
+        subtitles: Vec::new(),
     }
 }
 

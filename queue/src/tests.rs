@@ -19,6 +19,7 @@ fn job(kind: JobKind, n: u8) -> Job {
         source_name: None,
         submitted_at: Default::default(),
         metadata: Default::default(),
+        subtitles: Vec::new(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`scan`]: walks a folder, recognises each file by content and hashes it.
 //! - [`metadata`]: the submission's catalogue (title, creator, rights per file).
+//! - [`sidecars`]: subtitle files beside a video master, attached to its job.
 //! - [`submit`]: publishes one job per new asset, writes the batch index, follows the batch.
 //! - [`reprocess`]: assets submitted before, as a new batch with another profile.
 //! - [`follow`]: waits for a batch's jobs through events, cross-checked against the store.
@@ -24,6 +25,7 @@ pub mod metadata;
 pub mod progress;
 pub mod reprocess;
 pub mod scan;
+pub mod sidecars;
 pub mod status;
 pub mod submit;
 

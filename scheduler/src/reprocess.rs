@@ -1,13 +1,13 @@
 //! Assets submitted before, processed again with another profile (an exhibition site's, say):
 //! a new batch of one job per asset, each master taken from where its first submission left
 //! it — `masters/<sha256>` in the store, or (embedded mode) the file in the submitted folder —
-//! and the title, creator and rights it was processed with before.
+//! with the title, creator and rights and the subtitle files it was processed with before.
 
 use std::path::PathBuf;
 
 use caravan_proto::{
     keys, AssetId, AssetMetadata, BatchEntry, BatchId, BatchIndex, Disposition, Job,
-    MasterLocation, Receipt,
+    MasterLocation, Receipt, Sidecar, SubtitleFormat,
 };
 use caravan_queue::Queue;
 use caravan_store::Store;
@@ -76,6 +76,8 @@ pub async fn reprocess(
             entries.push(rejected(name, asset, message));
             continue;
         };
+        let earlier = earlier_receipt(store, asset, index).await?;
+        let subtitles = sidecars_of(store, index, &earlier, options.masters).await?;
         let job = Job {
             v: caravan_proto::PROTO_VERSION,
             job_id: uuid::Uuid::new_v4(),
@@ -89,7 +91,8 @@ pub async fn reprocess(
             attempt: 1,
             source_name: Some(name),
             submitted_at: chrono::Utc::now(),
-            metadata: metadata_of(store, asset, index).await?,
+            metadata: earlier.metadata,
+            subtitles,
         };
         queue.publish_job(&job).await?;
         entries.push(queued(Disposition::Queued { job_id: job.job_id }));
@@ -151,22 +154,80 @@ fn in_place(index: &BatchIndex, entry: &BatchEntry) -> PathBuf {
     PathBuf::from(&index.source).join(&entry.source_name)
 }
 
-/// The catalogue's text the asset was processed with under its batch's profile (none when
-/// that receipt is missing).
-async fn metadata_of(
+/// What the asset was processed with under its batch's profile: the catalogue's text and
+/// its subtitle files (none when that receipt is missing).
+#[derive(Default)]
+struct Earlier {
+    metadata: AssetMetadata,
+    /// The receipt's record of each sidecar (`master_info.subtitles`).
+    subtitles: Vec<serde_json::Value>,
+}
+
+async fn earlier_receipt(
     store: &Store,
     asset: &AssetId,
     index: &BatchIndex,
-) -> Result<AssetMetadata, SchedulerError> {
+) -> Result<Earlier, SchedulerError> {
     let Some(bytes) = store
         .get_bytes(&keys::receipt(asset, &index.profile))
         .await?
     else {
-        return Ok(AssetMetadata::default());
+        return Ok(Earlier::default());
     };
-    Ok(serde_json::from_slice::<Receipt>(&bytes)
-        .map(|r| r.metadata)
-        .unwrap_or_default())
+    let Ok(receipt) = serde_json::from_slice::<Receipt>(&bytes) else {
+        return Ok(Earlier::default());
+    };
+    let subtitles = (receipt.master_info.get("subtitles"))
+        .and_then(|s| s.as_array().cloned())
+        .unwrap_or_default();
+    Ok(Earlier {
+        metadata: receipt.metadata,
+        subtitles,
+    })
+}
+
+/// The earlier job's subtitle files, where they still are: in the store
+/// (`sidecars/<sha256>`), or (workers on this machine) in the submitted folder. One that is
+/// in neither place is left out, and said to be.
+async fn sidecars_of(
+    store: &Store,
+    index: &BatchIndex,
+    earlier: &Earlier,
+    mode: MasterMode,
+) -> Result<Vec<Sidecar>, SchedulerError> {
+    let mut sidecars = Vec::new();
+    for record in &earlier.subtitles {
+        let text = |field: &str| record[field].as_str().unwrap_or_default().to_owned();
+        let (sha256, source_name) = (text("sha256"), text("source_name"));
+        let Ok(format) = serde_json::from_value::<SubtitleFormat>(record["format"].clone()) else {
+            continue;
+        };
+        let key = keys::sidecar(&sha256);
+        let path = PathBuf::from(&index.source).join(&source_name);
+        let location = match store.size_of(&key).await? {
+            Some(_) => MasterLocation::Store { key },
+            None if mode == MasterMode::InPlace && path.is_file() => {
+                MasterLocation::LocalPath { path }
+            }
+            None => {
+                tracing::warn!(file = source_name, "A subtitle file of the earlier job is gone; the new profile's outputs go without it");
+                continue;
+            }
+        };
+        let size = match &location {
+            MasterLocation::Store { key } => store.size_of(key).await?.unwrap_or(0),
+            MasterLocation::LocalPath { path } => std::fs::metadata(path).map_or(0, |m| m.len()),
+        };
+        sidecars.push(Sidecar {
+            language: text("language"),
+            format,
+            location,
+            sha256,
+            size,
+            source_name,
+        });
+    }
+    Ok(sidecars)
 }
 
 fn rejected(source_name: String, asset: &AssetId, message: String) -> BatchEntry {

@@ -61,7 +61,7 @@ pub async fn submit(
         bar.inc(1);
         bar.set_message(f.source_name.clone());
     };
-    let (files, described, catalogue) = match source {
+    let (mut files, described, catalogue) = match source {
         Source::Folder(dir) => {
             let dir = std::fs::canonicalize(dir).map_err(|e| SchedulerError::Source {
                 path: dir.clone(),
@@ -96,6 +96,12 @@ pub async fn submit(
                 store.get_bytes(&key).await?,
             )
         }
+    };
+    // Subtitle files beside a video travel with its job (a folder's files only: they are
+    // read in place or uploaded from there).
+    let mut subtitles = match source {
+        Source::Folder(_) => crate::sidecars::pair(&mut files),
+        Source::StorePrefix(_) => Default::default(),
     };
     let catalogue = match catalogue {
         Some(bytes) => Catalogue::parse(
@@ -193,6 +199,24 @@ pub async fn submit(
                 MasterLocation::Store { key }
             }
         };
+        let mut sidecars = Vec::new();
+        for found in subtitles.remove(&file.source_name).unwrap_or_default() {
+            let location = match options.masters {
+                MasterMode::InPlace => MasterLocation::LocalPath {
+                    path: found.path.clone(),
+                },
+                MasterMode::Upload => {
+                    let key = keys::sidecar(&found.sha256);
+                    if store.size_of(&key).await? != Some(found.size) {
+                        store
+                            .put_file(&key, &found.path, "text/plain", &Default::default())
+                            .await?;
+                    }
+                    MasterLocation::Store { key }
+                }
+            };
+            sidecars.push(found.sidecar(location));
+        }
         let job = Job {
             v: caravan_proto::PROTO_VERSION,
             job_id: uuid::Uuid::new_v4(),
@@ -207,6 +231,7 @@ pub async fn submit(
             source_name: Some(file.source_name.clone()),
             submitted_at: chrono::Utc::now(),
             metadata: catalogue.get(&file.source_name),
+            subtitles: sidecars,
         };
         queue.publish_job(&job).await?;
         entries.push(entry(Disposition::Queued { job_id: job.job_id }));

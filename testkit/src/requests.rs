@@ -36,5 +36,6 @@ fn request(kind: JobKind, input: &Path, out_dir: &Path, profile: Profile) -> Exe
         profile,
         metadata: Default::default(),
         signed: false,
+        subtitles: Vec::new(),
     }
 }

@@ -41,7 +41,7 @@ async fn packs_for_two_sites_validate_and_carry_each_sites_languages() {
     );
     assert_eq!(built["exhibition"], "silk-threads");
     let summaries = built["packs"].as_array().unwrap();
-    assert_eq!(summaries.len(), 2, "{built:#}");
+    assert_eq!(summaries.len(), 3, "{built:#}");
     for summary in summaries {
         assert_eq!(summary["works"], GOOD_ASSETS, "{summary:#}");
         // The master that failed is left out, and said to be.
@@ -58,6 +58,8 @@ async fn packs_for_two_sites_validate_and_carry_each_sites_languages() {
             .unwrap()
     };
     let landscape = asset_of(LANDSCAPE);
+    let film = asset_of(FILM);
+    check_subtitles(&out.join(format!("derivatives/{film}/default")));
     // (site, base URL, the collection's languages, the landscape's label and summary
     // languages): the catalogue gives its title untagged and in Arabic, its description in
     // French only — a text in none of the site's languages is kept rather than lost.
@@ -141,6 +143,33 @@ async fn packs_for_two_sites_validate_and_carry_each_sites_languages() {
         assert!(!caravan_testkit::files::files_below(&data)
             .iter()
             .any(|p| p.ends_with("preservation.mkv")));
+        // The film's subtitles in the site's languages only: Arabic in Abu Dhabi, none in
+        // Paris (French and English); its master playlist lists just those.
+        let film_dir = data.join(format!("derivatives/{film}/default"));
+        let carried: Vec<String> = caravan_testkit::files::files_below(&film_dir.join("subtitles"))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        let master = std::fs::read_to_string(film_dir.join("hls/master.m3u8")).unwrap();
+        let manifest = std::fs::read_to_string(film_dir.join("manifest.json")).unwrap();
+        if site == "abu-dhabi" {
+            assert_eq!(carried, ["ar.vtt"]);
+            let bangkok = packs.join(format!("bangkok/data/derivatives/{film}/default/subtitles"));
+            let thai: Vec<_> = caravan_testkit::files::files_below(&bangkok);
+            assert_eq!(
+                thai,
+                [bangkok.join("th.vtt")],
+                "the Bangkok pack carries the Thai ones"
+            );
+            assert!(master.contains("LANGUAGE=\"ar\"") && !master.contains("LANGUAGE=\"th\""));
+            assert!(
+                manifest.contains("subtitles/ar.vtt") && !manifest.contains("subtitles/th.vtt")
+            );
+        } else {
+            assert!(carried.is_empty(), "{carried:?}");
+            assert!(!master.contains("SUBTITLES"), "{master}");
+            assert!(!manifest.contains("supplementing"));
+        }
     }
 
     // One changed byte in a payload file and bagit.py refuses the bag.
@@ -191,6 +220,20 @@ async fn packs_for_two_sites_validate_and_carry_each_sites_languages() {
     );
     assert_eq!(pull["complete"], true, "{pull:#}");
     check_viewer(&pulled);
+    // Bangkok's viewer shows the film with its Thai subtitles.
+    bagit_validate(&packs.join("bangkok")).unwrap();
+    let seen = viewer::view_pack(&packs.join("bangkok"), "bangkok");
+    let film = (seen["videos"].as_array().unwrap().iter())
+        .find(|v| v["title"] == "Home movie, reel 1 (1962)")
+        .unwrap_or_else(|| panic!("{seen:#}"));
+    assert_eq!(film["subtitles"][0]["language"], "th", "{seen:#}");
+    assert_eq!(film["subtitles"][0]["mode"], "showing", "{seen:#}");
+    assert_eq!(
+        film["subtitles"][0]["shown"],
+        serde_json::json!(["ภาพยนตร์บ้าน ม้วนที่หนึ่ง"]),
+        "{seen:#}"
+    );
+    assert_eq!(seen["title"]["direction"], "ltr", "{seen:#}");
 
     // With --no-process, a site whose profile nothing was processed with stops the build,
     // saying what to run.
@@ -251,6 +294,61 @@ async fn packs_for_two_sites_validate_and_carry_each_sites_languages() {
     assert_eq!(receipt["parameters"]["image"]["watermark"]["enabled"], true);
 }
 
+/// The film, with its Thai WebVTT and Arabic SubRip files beside it in the sample batch.
+const FILM: &str = "video/capture-ntsc.mkv";
+
+/// The film's derivatives in `dir`: its master playlist lists a subtitle rendition per
+/// sidecar, which FFmpeg reads through HLS as WebVTT with the cue's timing; the IIIF
+/// manifest has a `supplementing` annotation per language.
+fn check_subtitles(dir: &std::path::Path) {
+    let master = std::fs::read_to_string(dir.join("hls/master.m3u8")).unwrap();
+    let renditions: Vec<(&str, &str)> = (master.lines())
+        .filter(|l| l.starts_with("#EXT-X-MEDIA:TYPE=SUBTITLES"))
+        .map(|l| {
+            let attribute = |name: &str| {
+                let start = l.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                &l[start..start + l[start..].find('"').unwrap()]
+            };
+            (attribute("LANGUAGE"), attribute("URI"))
+        })
+        .collect();
+    let languages: Vec<&str> = renditions.iter().map(|r| r.0).collect();
+    assert_eq!(languages, ["ar", "th"], "{master}");
+    assert_eq!(
+        master.matches("SUBTITLES=\"subs\"").count(),
+        master.matches("#EXT-X-STREAM-INF").count()
+    );
+    for (language, uri) in renditions {
+        let probed = caravan_testkit::ffmpeg::probe(
+            &[
+                "-show_entries",
+                "stream=codec_name,codec_type:packet=pts_time,duration_time",
+                "-of",
+                "compact",
+            ],
+            &dir.join("hls").join(uri),
+        );
+        assert!(
+            probed.contains("codec_name=webvtt|codec_type=subtitle")
+                && probed.contains("pts_time=0.200000|duration_time=1.700000"),
+            "{language}: {probed}"
+        );
+    }
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let captions = manifest["items"][0]["annotations"][0]["items"]
+        .as_array()
+        .unwrap();
+    let languages: Vec<&str> = (captions.iter())
+        .map(|a| {
+            assert_eq!(a["motivation"], "supplementing");
+            assert_eq!(a["body"]["format"], "text/vtt");
+            a["body"]["language"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(languages, ["ar", "th"]);
+}
+
 /// The Abu Dhabi pack at `root`, in Chromium: every work listed, the Arabic titles laid out
 /// right to left, a deep-zoom image drawn from its tiles, a video playing, rights under each
 /// work, and nothing asked of any server but the pack's own.
@@ -282,13 +380,32 @@ fn check_viewer(root: &std::path::Path) {
         "a tile request failed: {}",
         report()
     );
-    let video = &seen["video"];
-    assert!(
-        video["current_time"].as_f64().unwrap_or(0.0) > 1.0,
-        "the video did not play: {}",
+    let videos = seen["videos"].as_array().unwrap();
+    assert_eq!(videos.len(), 2, "{}", report());
+    for video in videos {
+        assert!(
+            video["current_time"].as_f64().unwrap_or(0.0) > 1.0,
+            "the video did not play: {}",
+            report()
+        );
+        assert_eq!(video["source"], "hls.js", "{}", report());
+    }
+    // The film's Arabic subtitles (its Thai ones are not in the Abu Dhabi pack) are shown.
+    let film = videos
+        .iter()
+        .find(|v| v["title"] == "Home movie, reel 1 (1962)");
+    let film = film.unwrap_or_else(|| panic!("the film did not play: {}", report()));
+    assert_eq!(
+        film["subtitles"],
+        serde_json::json!([{
+            "language": "ar",
+            "mode": "showing",
+            "cues": 1,
+            "shown": ["فيلم منزلي، البكرة الأولى"],
+        }]),
+        "{}",
         report()
     );
-    assert_eq!(video["source"], "hls.js", "{}", report());
     // Every work opens: 20 images in deep zoom, 2 videos; the catalogue's rights under each
     // work it names, the title in the site's language where the catalogue has one.
     let opened = seen["opened"].as_array().unwrap();
@@ -345,137 +462,19 @@ base_url = "http://kiosk.local/abu-dhabi"
 id = "paris"
 languages = ["fr", "en"]
 base_url = "http://kiosk.local/paris/"
+
+[[sites]]
+id = "bangkok"
+languages = ["th", "en"]
+base_url = "http://kiosk.local/bangkok/"
 "#
     )
 }
 
 /// The Thai site's profile: a watermark in Thai script on every access copy.
-const THAI_PROFILES: &str = r#"
+pub(crate) const THAI_PROFILES: &str = r#"
 [profiles.exhibition-th.image.watermark]
 enabled = true
 text = "นิทรรศการเส้นไหม · กรุงเทพฯ"
 position = "bottom"
 "#;
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cluster_processes_only_the_thai_sites_profile_again_and_packs_both_sites() {
-    let dir = tempfile::tempdir().unwrap();
-    let profiles = dir.path().join("profiles.toml");
-    std::fs::write(&profiles, THAI_PROFILES).unwrap();
-    let profiles_env = profiles.to_str().unwrap();
-    let mut cluster = Cluster::new(
-        "e2e-exhibition",
-        garage_env().clone(),
-        &[("CARAVAN_PROFILES", profiles_env)],
-    )
-    .await;
-    cluster.start_worker(&[]);
-    let masters = dir.path().join("masters");
-    std::fs::create_dir_all(&masters).unwrap();
-    for (name, seed) in [("elephant.png", 3u8), ("loom.png", 7)] {
-        std::fs::write(masters.join(name), hostile::png_bytes(900, 600, seed)).unwrap();
-    }
-    std::fs::write(
-        masters.join("caravan-metadata.csv"),
-        "file,title,title@th,rights_uri\n\
-         elephant.png,Elephant,ช้าง,http://rightsstatements.org/vocab/InC/1.0/\n\
-         loom.png,Loom,กี่ทอผ้า,http://rightsstatements.org/vocab/InC/1.0/\n",
-    )
-    .unwrap();
-    let first = cluster.submit(&masters, &[]);
-    assert_eq!(names(&first, "done").len(), 2, "{first:#}");
-    let batch_id = first["batch_id"].as_str().unwrap();
-    let receipts: Vec<(String, String)> = (first["done"].as_array().unwrap().iter())
-        .map(|d| {
-            let key = d["receipt_key"].as_str().unwrap().to_owned();
-            (key.clone(), d["asset_id"].as_str().unwrap().to_owned())
-        })
-        .collect();
-    let mut before = Vec::new();
-    for (key, _) in &receipts {
-        before.push(cluster.store.get_bytes(key).await.unwrap().unwrap());
-    }
-
-    let file = dir.path().join("silk.toml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"id = "silk-threads"
-title = {{ en = "Silk Threads", th = "เส้นไหม" }}
-assets = {{ batches = ["{batch_id}"] }}
-
-[[sites]]
-id = "bangkok"
-languages = ["th", "en"]
-profile = "exhibition-th"
-base_url = "http://kiosk.local/bangkok/"
-
-[[sites]]
-id = "paris"
-languages = ["fr", "en"]
-base_url = "http://kiosk.local/paris/"
-"#
-        ),
-    )
-    .unwrap();
-    let packs = dir.path().join("packs");
-    let build = [
-        "exhibition",
-        "build",
-        file.to_str().unwrap(),
-        "--out",
-        packs.to_str().unwrap(),
-        "--json",
-    ];
-    let built = cluster.run_json(&build);
-    // Only the Thai site's profile was applied, to both works, by the cluster's worker.
-    let processed = built["processed"].as_array().unwrap();
-    assert_eq!(processed.len(), 1, "{built:#}");
-    assert_eq!(processed[0]["profile"], "exhibition-th");
-    assert_eq!(names(&processed[0], "done").len(), 2, "{built:#}");
-    assert_eq!(cluster.log_lines("Receipt committed"), 4);
-    for ((key, _), earlier) in receipts.iter().zip(&before) {
-        let now = cluster.store.get_bytes(key).await.unwrap().unwrap();
-        assert_eq!(&now, earlier, "{key}: the default receipt was made again");
-    }
-    for site in ["bangkok", "paris"] {
-        let root = packs.join(site);
-        bagit_validate(&root).unwrap_or_else(|e| panic!("{site}: bagit.py refuses the pack: {e}"));
-    }
-    for (_, asset) in &receipts {
-        let receipt = |site: &str, profile: &str| -> Value {
-            let path = packs.join(format!("{site}/data/receipts/{asset}/{profile}.json"));
-            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-        };
-        let thai = receipt("bangkok", "exhibition-th");
-        assert_eq!(
-            thai["parameters"]["image"]["watermark"]["text"],
-            "นิทรรศการเส้นไหม · กรุงเทพฯ"
-        );
-        let paris = receipt("paris", "default");
-        assert_eq!(paris["parameters"]["image"]["watermark"]["enabled"], false);
-        // The catalogue's text travels to the new profile's job: the same as the first run's.
-        assert_eq!(thai["metadata"], paris["metadata"]);
-        let title = thai["metadata"]["translations"]["th"]["title"].as_str();
-        assert!(
-            ["ช้าง", "กี่ทอผ้า"].contains(&title.unwrap_or_default()),
-            "{thai:#}"
-        );
-        let access = |site: &str, profile: &str| {
-            std::fs::read(packs.join(format!(
-                "{site}/data/derivatives/{asset}/{profile}/access.jpg"
-            )))
-            .unwrap()
-        };
-        assert_ne!(
-            access("bangkok", "exhibition-th"),
-            access("paris", "default"),
-            "the Thai site's copy carries its watermark"
-        );
-    }
-
-    // Built again: nothing left to process.
-    let again = cluster.run_json(&build);
-    assert_eq!(again["processed"], serde_json::json!([]), "{again:#}");
-    assert_eq!(cluster.log_lines("Receipt committed"), 4);
-}

@@ -6,7 +6,8 @@
 //! - [`operations`]: what operators watch: metrics, health and readiness, queue depths;
 //! - [`deploy`]: the container image and Kubernetes manifests, checked by the tools their
 //!   ecosystems use (hadolint, kubernetes-validate, KEDA's schemas, promtool);
-//! - [`exhibition`]: exhibition packs, checked by bagit.py and iiif-prezi3;
+//! - [`exhibition`]: exhibition packs, checked by bagit.py and iiif-prezi3, and their viewer
+//!   in Chromium; [`exhibition_cluster`]: a site's profile applied through the cluster;
 //! - [`pull`]: `caravan pull` over a flaky HTTP server, killed halfway, tampered, expired;
 //! - [`share`]: `caravan exhibition share`: one presigned link per site, on Garage;
 //! - [`store`]: the S3 store on a real S3 server;
@@ -23,6 +24,7 @@ mod cluster;
 mod deploy;
 mod embedded;
 mod exhibition;
+mod exhibition_cluster;
 mod memory;
 mod operations;
 mod pull;

@@ -57,6 +57,7 @@ async fn row6_same_job_published_twice_concurrently() {
         source_name: None,
         submitted_at: chrono::Utc::now(),
         metadata: Default::default(),
+        subtitles: Vec::new(),
     };
     queue.publish_job(&job).await.unwrap();
     cluster.start_worker(&[("CARAVAN_SLOTS", "1")]);

@@ -3,8 +3,9 @@
 // test to judge: how many works the collection lists; the exhibition title's language and
 // laid-out direction; every work opened in turn (its kind, title, rights, attribution); for
 // the first image work, the tile requests and their answers, the
-// tiles OpenSeadragon drew and how many distinct colours its canvas holds; for the first
-// video work, how far playback got and through which player; every request for anything
+// tiles OpenSeadragon drew and how many distinct colours its canvas holds; for every
+// video work, how far playback got, through which player, and its subtitle tracks (language,
+// mode, cues, the cue on screen); every request for anything
 // outside the local server; console errors. A screenshot of each step goes to --shots.
 //
 // node viewer_check.mjs <url of index.html> --shots <folder>
@@ -19,7 +20,7 @@ if (!url || flag !== '--shots' || !shots) {
 }
 mkdirSync(shots, { recursive: true });
 const origin = new URL(url).origin;
-const report = { works: 0, outside: [], console_errors: [], tiles: [], opened: [], image: null, video: null };
+const report = { works: 0, outside: [], console_errors: [], tiles: [], opened: [], image: null, videos: [] };
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -71,9 +72,9 @@ try {
     if (kind === 'div' && !report.image) {
       report.image = await zoomed(page);
       await page.screenshot({ path: join(shots, 'image.png') });
-    } else if (kind === 'video' && !report.video) {
-      report.video = await played(page);
-      await page.screenshot({ path: join(shots, 'video.png') });
+    } else if (kind === 'video') {
+      report.videos.push(await played(page));
+      await page.screenshot({ path: join(shots, `video-${report.videos.length}.png`) });
     }
     report.opened.push(await page.evaluate((kind) => ({
       kind,
@@ -116,8 +117,13 @@ async function zoomed(page) {
 async function played(page) {
   let error = null;
   try {
-    await page.waitForFunction(() => document.querySelector('#stage video').currentTime > 1.0,
-      null, { timeout: 30000 });
+    // Paused as soon as it passes one second, so what is on screen then can be read.
+    await page.waitForFunction(() => {
+      const video = document.querySelector('#stage video');
+      if (video.currentTime <= 1.0) return false;
+      video.pause();
+      return true;
+    }, null, { timeout: 30000 });
   } catch (e) {
     error = String(e);
   }
@@ -125,6 +131,13 @@ async function played(page) {
     current_time: v.currentTime,
     source: v.dataset.source,
     media_error: v.error ? v.error.message || String(v.error.code) : null,
+    subtitles: Array.from(v.textTracks, (t) => ({
+      language: t.language,
+      mode: t.mode,
+      cues: t.cues ? t.cues.length : 0,
+      shown: t.activeCues ? Array.from(t.activeCues, (c) => c.text) : [],
+    })),
   }));
-  return { ...state, error };
+  const title = await page.$eval('#work-title', (e) => e.textContent);
+  return { title, ...state, error };
 }

@@ -215,6 +215,7 @@ async fn run(
             source,
         })?;
 
+    let subtitles = fetch_sidecars(ctx, job, &scratch.path).await?;
     let request = ExecRequest {
         v: caravan_proto::PROTO_VERSION,
         kind: job.kind,
@@ -224,6 +225,7 @@ async fn run(
         profile: profile.clone(),
         metadata: job.metadata.clone(),
         signed: ctx.config.signer.is_some(),
+        subtitles,
     };
     let progress_ctx = ctx.clone();
     let progress_job = job.clone();
@@ -352,3 +354,48 @@ async fn run(
 
 #[cfg(test)]
 mod tests;
+
+/// The job's subtitle files on local disk (fetched into the scratch folder from the store),
+/// each checked against the SHA-256 the scheduler hashed.
+async fn fetch_sidecars(
+    ctx: &JobContext,
+    job: &Job,
+    scratch: &std::path::Path,
+) -> Result<Vec<caravan_proto::exec::SubtitleInput>, JobError> {
+    let mut fetched = Vec::with_capacity(job.subtitles.len());
+    for (i, sidecar) in job.subtitles.iter().enumerate() {
+        let (path, sha256) = match &sidecar.location {
+            MasterLocation::LocalPath { path } => {
+                let bytes = tokio::fs::read(path)
+                    .await
+                    .map_err(|source| JobError::Scratch {
+                        path: path.clone(),
+                        source,
+                    })?;
+                (
+                    path.clone(),
+                    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+                )
+            }
+            MasterLocation::Store { key } => {
+                let path = scratch.join(format!("subtitles-{i}"));
+                let got = ctx.store.get_to_file(key, &path).await?;
+                (path, got.sha256)
+            }
+        };
+        if sha256 != sidecar.sha256 {
+            return Err(JobError::MasterMismatch {
+                expected: format!("{} of {}", sidecar.sha256, sidecar.source_name),
+                actual: sha256,
+            });
+        }
+        fetched.push(caravan_proto::exec::SubtitleInput {
+            language: sidecar.language.clone(),
+            format: sidecar.format,
+            path,
+            source_name: sidecar.source_name.clone(),
+            sha256,
+        });
+    }
+    Ok(fetched)
+}

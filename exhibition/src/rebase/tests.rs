@@ -97,3 +97,38 @@ fn the_collection_lists_every_manifest_with_its_label() {
     );
     assert_eq!(untitled["label"], json!({ "none": ["silk"] }));
 }
+
+const MASTER: &str = "#EXTM3U\n#EXT-X-VERSION:7\n\
+#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"ar\",LANGUAGE=\"ar\",DEFAULT=NO,AUTOSELECT=YES,URI=\"subtitles-ar.m3u8\"\n\
+#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"th\",LANGUAGE=\"th\",DEFAULT=NO,AUTOSELECT=YES,URI=\"subtitles-th.m3u8\"\n\
+#EXT-X-STREAM-INF:BANDWIDTH=1000,SUBTITLES=\"subs\"\n480p/index.m3u8\n";
+
+#[test]
+fn a_sites_playlist_lists_only_its_subtitles_and_none_when_it_has_none() {
+    let thai = crate::rebase::keep_playlist_subtitles(MASTER, &["th".into(), "en".into()]);
+    assert!(
+        thai.contains("LANGUAGE=\"th\"") && !thai.contains("LANGUAGE=\"ar\""),
+        "{thai}"
+    );
+    assert!(thai.contains("SUBTITLES=\"subs\""));
+    let french = crate::rebase::keep_playlist_subtitles(MASTER, &["fr".into()]);
+    assert!(!french.contains("SUBTITLES"), "{french}");
+    assert!(french.contains("#EXT-X-STREAM-INF:BANDWIDTH=1000\n480p/index.m3u8\n"));
+}
+
+#[test]
+fn a_sites_manifest_keeps_only_its_subtitle_annotations() {
+    let caption = |language: &str| json!({ "motivation": "supplementing", "body": { "language": language, "format": "text/vtt" } });
+    let mut manifest =
+        json!({ "items": [{ "annotations": [{ "items": [caption("ar"), caption("zh-Hant")] }] }] });
+    crate::rebase::keep_subtitles(&mut manifest, &["zh".into()]);
+    assert_eq!(
+        manifest["items"][0]["annotations"][0]["items"],
+        json!([caption("zh-Hant")])
+    );
+    crate::rebase::keep_subtitles(&mut manifest, &["fr".into()]);
+    assert!(
+        manifest["items"][0].get("annotations").is_none(),
+        "{manifest}"
+    );
+}

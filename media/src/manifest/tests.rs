@@ -35,6 +35,7 @@ fn request(kind: JobKind, metadata: AssetMetadata, profile: Profile, signed: boo
         profile,
         metadata,
         signed,
+        subtitles: Vec::new(),
     }
 }
 

@@ -34,6 +34,7 @@ pub mod probe;
 mod sound;
 mod source;
 pub mod stills;
+pub mod subtitles;
 pub mod target;
 mod x264;
 

@@ -28,6 +28,7 @@ fn job_for(path: &std::path::Path, kind: JobKind, media_type: &str) -> Job {
         source_name: None,
         submitted_at: chrono::Utc::now(),
         metadata: Default::default(),
+        subtitles: Vec::new(),
     }
 }
 
