@@ -265,7 +265,9 @@ pub struct ExhibitionBuildArgs {
 
 #[derive(Debug, Args)]
 pub struct PullArgs {
-    /// The pack: `https://…/<site>/` (the folder holding its bagit.txt) or a local folder.
+    /// The pack: `https://…/<site>/` (the folder holding its bagit.txt), the link `caravan
+    /// exhibition share` printed, `s3://<bucket>/<prefix>` (with this machine's CARAVAN_S3_*
+    /// settings), or a local folder.
     pub source: String,
     /// Where the pack goes; pulling again into it fetches only what is missing or changed.
     pub dir: PathBuf,

@@ -19,9 +19,12 @@ pub async fn pull(args: &PullArgs) -> anyhow::Result<ExitCode> {
         timeout: std::time::Duration::from_secs(args.timeout_seconds.max(1)),
     };
     let bar = Bar::new(!args.output.json);
-    let source = match Source::parse(&args.source, options.timeout) {
-        Ok(source) => source.resolve().await,
-        Err(e) => Err(e),
+    let source = match args.source.strip_prefix("s3://") {
+        Some(rest) => from_bucket(&args.source, rest, options.timeout).await,
+        None => match Source::parse(&args.source, options.timeout) {
+            Ok(source) => source.resolve().await,
+            Err(e) => Err(e),
+        },
     };
     let pulled = match source {
         Ok(source) => caravan_pull::pull(&source, &args.dir, &options, &bar).await,
@@ -131,6 +134,58 @@ impl Progress for Bar {
     fn landed(&self, bytes: u64) {
         self.0.inc(bytes);
     }
+}
+
+/// How long the links made for an `s3://` pull last: the longest S3 allows, so a slow pull is
+/// never cut short by them (they stay in this process).
+const BUCKET_LINKS: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// A pack under `s3://<bucket>/<prefix>`, read with this machine's S3 settings
+/// (`CARAVAN_S3_*`, the bucket taken from the address): a presigned link per object.
+async fn from_bucket(
+    address: &str,
+    rest: &str,
+    timeout: std::time::Duration,
+) -> Result<Source, caravan_pull::PullError> {
+    use caravan_pull::PullError;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let prefix = match prefix.trim_end_matches('/') {
+        "" => String::new(),
+        p => format!("{p}/"),
+    };
+    let bad = |reason: String| PullError::BadSource {
+        given: address.to_owned(),
+        reason,
+    };
+    let config = caravan_store::S3Config::from_env(|name| match name {
+        "CARAVAN_S3_BUCKET" => Some(bucket.to_owned()),
+        _ => std::env::var(name).ok(),
+    })
+    .map_err(|e| {
+        bad(format!(
+            "S3 is not configured ({e}); set CARAVAN_S3_ENDPOINT, _REGION and the key"
+        ))
+    })?;
+    let s3 = caravan_store::S3Store::new(&config);
+    let store = caravan_store::Store::S3(s3.clone());
+    let unreachable = |e: caravan_store::StoreError| PullError::Unreachable {
+        what: address.to_owned(),
+        attempts: 1,
+        detail: e.to_string(),
+    };
+    let mut links = std::collections::BTreeMap::new();
+    for (key, _) in store.list(&prefix).await.map_err(unreachable)? {
+        let path = key.strip_prefix(&prefix).unwrap_or(&key).to_owned();
+        let link = s3
+            .presigned_get(&key, BUCKET_LINKS)
+            .await
+            .map_err(unreachable)?;
+        let link = link
+            .parse()
+            .map_err(|e| bad(format!("presigned link of {key}: {e}")))?;
+        links.insert(path, link);
+    }
+    Source::links(&format!("s3://{bucket}/{prefix}"), links, timeout)
 }
 
 #[cfg(test)]

@@ -77,21 +77,16 @@ impl Source {
             if !base.path().ends_with('/') && !base.path().ends_with(".json") {
                 base.set_path(&format!("{}/", base.path()));
             }
-            let client = reqwest::Client::builder()
-                .connect_timeout(timeout)
-                .read_timeout(timeout)
-                .user_agent(concat!("caravan-pull/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| PullError::BadSource {
-                    given: given.to_owned(),
-                    reason: e.to_string(),
-                })?;
+            let client = client(timeout).map_err(|e| PullError::BadSource {
+                given: given.to_owned(),
+                reason: e.to_string(),
+            })?;
             return Ok(Source::Http { base, client });
         }
         if given.contains("://") {
             return Err(PullError::BadSource {
                 given: given.to_owned(),
-                reason: "only http://, https:// and folders are read".into(),
+                reason: "only http://, https://, s3:// and folders are read".into(),
             });
         }
         let folder = PathBuf::from(given);
@@ -111,6 +106,26 @@ impl Source {
             Source::Folder(dir) => dir.display().to_string(),
             Source::Http { base: url, .. } | Source::Share { index: url, .. } => without_query(url),
         }
+    }
+
+    /// A pack given as a link per file (by its path in the bag), described as `address`: what
+    /// the caller presigned for a pack in a bucket it has credentials for.
+    pub fn links(
+        address: &str,
+        links: BTreeMap<String, Url>,
+        timeout: Duration,
+    ) -> Result<Self, PullError> {
+        let bad = |reason: String| PullError::BadSource {
+            given: address.to_owned(),
+            reason,
+        };
+        let index = Url::parse(address).map_err(|e| bad(e.to_string()))?;
+        let client = client(timeout).map_err(|e| bad(e.to_string()))?;
+        Ok(Source::Share {
+            index,
+            links,
+            client,
+        })
     }
 
     /// Reads the share index an address ending in `.json` names, giving the pack's links;
@@ -209,6 +224,15 @@ impl Source {
             },
         }
     }
+}
+
+/// The HTTP client of a pull: `timeout` bounds connecting and each read.
+fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(timeout)
+        .read_timeout(timeout)
+        .user_agent(concat!("caravan-pull/", env!("CARGO_PKG_VERSION")))
+        .build()
 }
 
 /// The share index could not be read; the pull is worth running again.

@@ -1,5 +1,6 @@
 //! `caravan exhibition share` on Garage: the one link a site is given pulls its whole pack
-//! with no credentials, opens nothing else of the bucket, and stops working when it expires.
+//! with no credentials, opens nothing else of the bucket, and stops working when it expires;
+//! with credentials, `caravan pull s3://…` reads the pack from the bucket itself.
 
 use std::time::Duration;
 
@@ -104,6 +105,26 @@ async fn one_expiring_link_pulls_a_sites_pack_and_nothing_else() {
     let elsewhere = format!("{bucket_root}/{secret}?{query}");
     assert_eq!(http_status(url), 200);
     assert_eq!(http_status(&elsewhere), 403, "{elsewhere}");
+
+    // With credentials (the archive's own machine), the same pack straight from the bucket.
+    let direct = dir.path().join("direct");
+    let address = format!("s3://{}/packs/silk-threads/bangkok", cluster.prefix);
+    let mut command = caravan();
+    command
+        .args(["pull", &address])
+        .arg(&direct)
+        .arg("--json")
+        .envs(cluster.envs.iter().map(|(k, v)| (k, v)));
+    let out = output_within(command, COMMAND_DEADLINE);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["complete"], true, "{summary:#}");
+    bagit_validate(&direct).unwrap_or_else(|e| panic!("bagit.py refuses the s3:// pull: {e}"));
 
     // Longer than S3 allows: refused, saying why.
     let long = share("14d");
