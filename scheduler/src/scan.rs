@@ -70,6 +70,7 @@ pub async fn scan_store(
         path: scratch.clone(),
         source,
     })?;
+    let keep = sidecar_folder();
     let result = async {
         let mut results = Vec::with_capacity(objects.len());
         for (key, _) in objects {
@@ -101,6 +102,20 @@ pub async fn scan_store(
                         .await?;
                 }
             }
+            let mut file = file;
+            let name = file.source_name.rsplit('/').next().unwrap_or_default();
+            if caravan_proto::Sidecar::parse_name(name).is_some() {
+                // A subtitle file: kept on disk for the submission to attach to its video's
+                // job (it removes it once uploaded).
+                let kept = keep.join(results.len().to_string());
+                std::fs::create_dir_all(&keep)
+                    .and_then(|()| std::fs::rename(&path, &kept))
+                    .map_err(|source| SchedulerError::Source {
+                        path: kept.clone(),
+                        source,
+                    })?;
+                file.path = kept;
+            }
             let _ = std::fs::remove_file(&path);
             on_file(&file);
             results.push(file);
@@ -110,6 +125,12 @@ pub async fn scan_store(
     .await;
     let _ = std::fs::remove_dir_all(&scratch);
     result
+}
+
+/// Where a store submission keeps its subtitle files until they are uploaded with their
+/// video's job (removed by the submission).
+pub(crate) fn sidecar_folder() -> PathBuf {
+    std::env::temp_dir().join(format!("caravan-submit-sidecars-{}", std::process::id()))
 }
 
 fn list_files(root: &Path) -> Result<Vec<(String, PathBuf)>, SchedulerError> {

@@ -97,12 +97,8 @@ pub async fn submit(
             )
         }
     };
-    // Subtitle files beside a video travel with its job (a folder's files only: they are
-    // read in place or uploaded from there).
-    let mut subtitles = match source {
-        Source::Folder(_) => crate::sidecars::pair(&mut files),
-        Source::StorePrefix(_) => Default::default(),
-    };
+    // Subtitle files beside a video travel with its job (read in place, or uploaded).
+    let mut subtitles = crate::sidecars::pair(&mut files);
     let catalogue = match catalogue {
         Some(bytes) => Catalogue::parse(
             &String::from_utf8_lossy(&bytes),
@@ -237,6 +233,10 @@ pub async fn submit(
         entries.push(entry(Disposition::Queued { job_id: job.job_id }));
     }
 
+    if matches!(source, Source::StorePrefix(_)) {
+        // The subtitle files scanned from the store are uploaded now (or had no video).
+        let _ = std::fs::remove_dir_all(crate::scan::sidecar_folder());
+    }
     let index = BatchIndex {
         v: caravan_proto::PROTO_VERSION,
         batch_id: batch_id.clone(),

@@ -101,6 +101,23 @@ async fn a_batch_already_uploaded_under_a_bucket_prefix_can_be_submitted() {
     let first = cluster.run_json(&["submit", &source, "--json"]);
     check_first_run(&first);
     check_receipts(&store, &first).await;
+    // The film's subtitle files, uploaded beside it, travelled with its job.
+    let film = (first["done"].as_array().unwrap().iter())
+        .find(|d| d["source_name"] == "video/capture-ntsc.mkv")
+        .unwrap();
+    let receipt = store
+        .get_bytes(film["receipt_key"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let receipt: serde_json::Value = serde_json::from_slice(&receipt).unwrap();
+    let languages: Vec<&str> = (receipt["master_info"]["subtitles"]
+        .as_array()
+        .unwrap()
+        .iter())
+    .map(|s| s["language"].as_str().unwrap())
+    .collect();
+    assert_eq!(languages, ["ar", "th"], "{receipt:#}");
     let second = cluster.run_json(&["submit", &source, "--json"]);
     check_second_run(&second);
     cluster.stop_workers();
