@@ -20,9 +20,10 @@ pub async fn build(
     cancel: CancellationToken,
 ) -> anyhow::Result<ExitCode> {
     let exhibition = Exhibition::load(&args.file)?;
+    let works = caravan_exhibition::works::resolve(store, &exhibition.assets).await?;
     let mut processed = Vec::new();
     if !args.no_process {
-        let todo = caravan_exhibition::unprocessed(store, &exhibition).await?;
+        let todo = caravan_exhibition::unprocessed(store, &exhibition, &works).await?;
         if !todo.is_empty() {
             processed = tokio::select! {
                 p = process(store, args, &exhibition, &todo, &cancel) => p?,
@@ -30,7 +31,7 @@ pub async fn build(
             };
         }
     }
-    let packs = caravan_exhibition::build(store, &exhibition, args.out.as_deref()).await?;
+    let packs = caravan_exhibition::build(store, &exhibition, &works, args.out.as_deref()).await?;
     if args.output.json {
         let summary = serde_json::json!({
             "exhibition": exhibition.id,

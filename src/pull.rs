@@ -136,10 +136,6 @@ impl Progress for Bar {
     }
 }
 
-/// How long the links made for an `s3://` pull last: the longest S3 allows, so a slow pull is
-/// never cut short by them (they stay in this process).
-const BUCKET_LINKS: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
-
 /// A pack under `s3://<bucket>/<prefix>`, read with this machine's S3 settings
 /// (`CARAVAN_S3_*`, the bucket taken from the address): a presigned link per object.
 async fn from_bucket(
@@ -166,23 +162,21 @@ async fn from_bucket(
             "S3 is not configured ({e}); set CARAVAN_S3_ENDPOINT, _REGION and the key"
         ))
     })?;
+    // The links stay in this process: made to last as long as S3 allows, so a slow pull is
+    // never cut short by them.
     let s3 = caravan_store::S3Store::new(&config);
-    let store = caravan_store::Store::S3(s3.clone());
-    let unreachable = |e: caravan_store::StoreError| PullError::Unreachable {
-        what: address.to_owned(),
-        attempts: 1,
-        detail: e.to_string(),
-    };
+    let presigned = (s3.presigned_below(&prefix, caravan_store::S3Store::LONGEST_PRESIGNED))
+        .await
+        .map_err(|e| PullError::Unreachable {
+            what: address.to_owned(),
+            attempts: 1,
+            detail: e.to_string(),
+        })?;
     let mut links = std::collections::BTreeMap::new();
-    for (key, _) in store.list(&prefix).await.map_err(unreachable)? {
-        let path = key.strip_prefix(&prefix).unwrap_or(&key).to_owned();
-        let link = s3
-            .presigned_get(&key, BUCKET_LINKS)
-            .await
-            .map_err(unreachable)?;
+    for (path, link) in presigned {
         let link = link
             .parse()
-            .map_err(|e| bad(format!("presigned link of {key}: {e}")))?;
+            .map_err(|e| bad(format!("presigned link of {path}: {e}")))?;
         links.insert(path, link);
     }
     Source::links(&format!("s3://{bucket}/{prefix}"), links, timeout)

@@ -47,8 +47,8 @@ pub struct Unprocessed {
 pub async fn unprocessed(
     store: &Store,
     exhibition: &Exhibition,
+    works: &[works::Work],
 ) -> Result<Vec<Unprocessed>, ExhibitionError> {
-    let works = works::resolve(store, &exhibition.assets).await?;
     let mut todo: Vec<Unprocessed> = Vec::new();
     for site in &exhibition.sites {
         if let Some(known) = todo.iter_mut().find(|t| t.profile == site.profile) {
@@ -56,11 +56,8 @@ pub async fn unprocessed(
             continue;
         }
         let mut missing = Vec::new();
-        for work in &works {
-            if matches!(
-                works::state(store, work, &site.profile).await?,
-                works::State::Unprocessed
-            ) {
+        for work in works {
+            if works::unprocessed(store, work, &site.profile).await? {
                 missing.push(work.clone());
             }
         }
@@ -74,21 +71,21 @@ pub async fn unprocessed(
     Ok(todo)
 }
 
-/// Writes every site's pack of `exhibition` (into `out/<site>/` when given, else into the
-/// store under `packs/<exhibition>/<site>/`).
+/// Writes every site's pack of `exhibition`'s `works` ([`works::resolve`]) into `out/<site>/`
+/// when given, else into the store under `packs/<exhibition>/<site>/`.
 pub async fn build(
     store: &Store,
     exhibition: &Exhibition,
+    works: &[works::Work],
     out: Option<&std::path::Path>,
 ) -> Result<Vec<PackSummary>, ExhibitionError> {
-    let works = works::resolve(store, &exhibition.assets).await?;
     let mut packs = Vec::new();
     for site in &exhibition.sites {
         let destination = match out {
             Some(dir) => Destination::Folder(dir.join(&site.id)),
             None => Destination::Store,
         };
-        packs.push(pack::build(store, exhibition, site, &works, destination).await?);
+        packs.push(pack::build(store, exhibition, site, works, destination).await?);
     }
     Ok(packs)
 }

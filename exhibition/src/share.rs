@@ -17,9 +17,8 @@ use crate::file::{Exhibition, Site};
 use crate::pack::store_prefix;
 use crate::ExhibitionError;
 
-/// The longest a presigned link lasts: SigV4 query signing's limit, which AWS S3 and Garage
-/// both enforce (Garage answers a longer one 400 "X-Amz-Expires may not exceed a week").
-pub const LONGEST: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The longest a presigned link lasts (S3's limit).
+pub const LONGEST: Duration = caravan_store::S3Store::LONGEST_PRESIGNED;
 
 /// The share index's format version, in its `caravan_share` field.
 pub const FORMAT: u32 = 1;
@@ -67,11 +66,8 @@ pub async fn share(
         ));
     };
     let prefix = store_prefix(&exhibition.id, &site.id);
-    let objects = store.list(&prefix).await?;
-    if !objects
-        .iter()
-        .any(|(k, _)| k == &format!("{prefix}bagit.txt"))
-    {
+    let files = s3.presigned_below(&prefix, expires_in).await?;
+    if !files.contains_key("bagit.txt") {
         return Err(ExhibitionError::Share(format!(
             "site {}: no complete pack under {prefix} in the store; build it first (`caravan exhibition build <file>`)",
             site.id
@@ -80,11 +76,6 @@ pub async fn share(
     let created_at = chrono::Utc::now();
     let expires_at = created_at
         + chrono::Duration::from_std(expires_in).expect("at most a week fits a chrono duration");
-    let mut files = BTreeMap::new();
-    for (key, _) in &objects {
-        let path = key.strip_prefix(&prefix).expect("listed under the prefix");
-        files.insert(path.to_owned(), s3.presigned_get(key, expires_in).await?);
-    }
     let index = ShareIndex {
         caravan_share: FORMAT,
         exhibition: exhibition.id.clone(),

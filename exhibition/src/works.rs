@@ -79,6 +79,22 @@ pub enum State {
     Unprocessed,
 }
 
+/// Whether `work` has neither a receipt nor a failure record under `profile` (its receipt's
+/// existence is asked, not its bytes).
+pub async fn unprocessed(
+    store: &Store,
+    work: &Work,
+    profile: &ProfileName,
+) -> Result<bool, ExhibitionError> {
+    let key = keys::receipt(&work.asset_id, profile);
+    if store.size_of(&key).await?.is_some() {
+        return Ok(false);
+    }
+    Ok(failure_record(store, &work.asset_id, profile)
+        .await?
+        .is_none())
+}
+
 /// The state of `work` under `profile`: its receipt, its failure record, or neither.
 pub async fn state(
     store: &Store,

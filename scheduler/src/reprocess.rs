@@ -151,7 +151,12 @@ async fn master_of(
 /// The master's path when its batch was a folder on this machine (the worker checks its
 /// SHA-256 before using it).
 fn in_place(index: &BatchIndex, entry: &BatchEntry) -> PathBuf {
-    PathBuf::from(&index.source).join(&entry.source_name)
+    submitted(index, &entry.source_name)
+}
+
+/// Where the file `source_name` of `index`'s batch was, when the batch was a folder here.
+fn submitted(index: &BatchIndex, source_name: &str) -> PathBuf {
+    PathBuf::from(&index.source).join(source_name)
 }
 
 /// What the asset was processed with under its batch's profile: the catalogue's text and
@@ -203,20 +208,18 @@ async fn sidecars_of(
             continue;
         };
         let key = keys::sidecar(&sha256);
-        let path = PathBuf::from(&index.source).join(&source_name);
-        let location = match store.size_of(&key).await? {
-            Some(_) => MasterLocation::Store { key },
-            None if mode == MasterMode::InPlace && path.is_file() => {
-                MasterLocation::LocalPath { path }
-            }
-            None => {
+        let path = submitted(index, &source_name);
+        let here = (mode == MasterMode::InPlace)
+            .then(|| std::fs::metadata(&path).ok())
+            .flatten()
+            .filter(|m| m.is_file());
+        let (location, size) = match (store.size_of(&key).await?, here) {
+            (Some(size), _) => (MasterLocation::Store { key }, size),
+            (None, Some(m)) => (MasterLocation::LocalPath { path }, m.len()),
+            (None, None) => {
                 tracing::warn!(file = source_name, "A subtitle file of the earlier job is gone; the new profile's outputs go without it");
                 continue;
             }
-        };
-        let size = match &location {
-            MasterLocation::Store { key } => store.size_of(key).await?.unwrap_or(0),
-            MasterLocation::LocalPath { path } => std::fs::metadata(path).map_or(0, |m| m.len()),
         };
         sidecars.push(Sidecar {
             language: text("language"),

@@ -167,9 +167,32 @@ impl S3Store {
         Ok(found)
     }
 
+    /// The longest a presigned link lasts: SigV4 query signing's limit, which AWS S3 and
+    /// Garage both enforce (Garage answers a longer one 400 "X-Amz-Expires may not exceed a
+    /// week").
+    pub const LONGEST_PRESIGNED: std::time::Duration =
+        std::time::Duration::from_secs(7 * 24 * 3600);
+
+    /// A presigned link ([`Self::presigned_get`]) to every object below `prefix`, by its key
+    /// with the prefix taken off.
+    pub async fn presigned_below(
+        &self,
+        prefix: &str,
+        expires_in: std::time::Duration,
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        let mut links = std::collections::BTreeMap::new();
+        for (key, _) in self.list(prefix).await? {
+            let link = self.presigned_get(&key, expires_in).await?;
+            let relative = key.strip_prefix(prefix).unwrap_or(&key).to_owned();
+            links.insert(relative, link);
+        }
+        Ok(links)
+    }
+
     /// A link anyone can GET `key` with, without credentials, until `expires_in` has passed:
     /// the request signed into the query string (SigV4), which S3 servers, AWS and Garage
-    /// alike, honour for 7 days at most. Made locally; the store is not asked.
+    /// alike, honour for [`Self::LONGEST_PRESIGNED`] at most. Made locally; the store is not
+    /// asked.
     pub async fn presigned_get(
         &self,
         key: &str,
