@@ -186,12 +186,23 @@ pub struct WorkerArgs {
 pub struct SubmitArgs {
     /// Folder of masters (searched recursively; files are recognised by content), or
     /// `s3://<bucket>/<prefix>` for masters already uploaded under a prefix of the bucket.
-    pub source: String,
+    /// With `--resume`, the batch's own source unless given.
+    #[arg(required_unless_present = "resume")]
+    pub source: Option<String>,
     #[arg(long, env = "CARAVAN_PROFILE", default_value = "default")]
     pub profile: String,
     /// Return once the batch is published instead of waiting for it to finish.
     #[arg(long)]
     pub no_wait: bool,
+    /// Go on with an interrupted submission (Ctrl-C, a crash, a lost link): files its index
+    /// records unchanged (size and modification time) are not read, uploaded or published
+    /// again.
+    #[arg(long, value_name = "BATCH_ID")]
+    pub resume: Option<String>,
+    /// Masters checked, uploaded and published at the same time (each large master's parts
+    /// go several at a time on top).
+    #[arg(long, value_name = "N", default_value_t = caravan_scheduler::submit::DEFAULT_UPLOADS)]
+    pub uploads: usize,
     /// Publish again assets whose earlier job failed permanently.
     #[arg(long)]
     pub retry_failed: bool,

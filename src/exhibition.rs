@@ -104,6 +104,9 @@ async fn process(
             progress: !args.output.json,
             retry_failed: false,
             language: None,
+            uploads: caravan_scheduler::submit::DEFAULT_UPLOADS,
+            resume: None,
+            stop: cancel.clone(),
         };
         let assets: Vec<_> = (unprocessed.works.iter())
             .map(|w| w.asset_id.clone())

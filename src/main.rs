@@ -57,6 +57,9 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 progress: !args.output.json,
                 retry_failed: args.retry_failed,
                 language: args.catalogue.language,
+                uploads: caravan_scheduler::submit::DEFAULT_UPLOADS,
+                resume: None,
+                stop: Default::default(),
             };
             let summary = embedded::run(&args.source, &args.out, config, options, cancel).await?;
             report(&summary, args.output.json, Some(&args.out));
@@ -93,6 +96,14 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Submit(args) => {
             let store = open_store(&args.store).await?;
             let queue = open_queue(&args.broker, "caravan-submit", Wait::No).await?;
+            let resume = args.resume.as_deref().map(BatchId::parse).transpose()?;
+            let source = match (&args.source, &resume) {
+                (Some(source), _) => submission_source(source, &store)?,
+                (None, Some(batch)) => resumed_source(&store, batch).await?,
+                (None, None) => anyhow::bail!(
+                    "name what to submit: a folder or s3://<bucket>/<prefix> (or --resume <batch id>)"
+                ),
+            };
             let options = caravan_scheduler::SubmitOptions {
                 profile: ProfileName::parse(&args.profile)?,
                 masters: caravan_scheduler::MasterMode::Upload,
@@ -100,12 +111,11 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 progress: !args.output.json,
                 retry_failed: args.retry_failed,
                 language: args.catalogue.language,
+                uploads: args.uploads.max(1),
+                resume,
+                stop: cancel,
             };
-            let source = submission_source(&args.source, &store)?;
-            let summary = tokio::select! {
-                s = caravan_scheduler::submit(&store, &queue, &source, &options) => s?,
-                _ = cancel.cancelled() => anyhow::bail!("interrupted; the published jobs go on, see `caravan status`"),
-            };
+            let summary = caravan_scheduler::submit(&store, &queue, &source, &options).await?;
             report(&summary, args.output.json, None);
             // Without waiting, pending jobs are the expected outcome, not a problem.
             Ok(if args.no_wait {
@@ -117,8 +127,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Status(args) => {
             let store = open_store(&args.store).await?;
             let batch = BatchId::parse(&args.batch)?;
-            let index = status::load_index(&store, &batch).await?;
-            let mut summary = status::summarize(&store, &index).await?;
+            let mut summary = status::summarize_stored(&store, &batch).await?;
             let ask_broker = match (args.queues, args.no_queues) {
                 (true, _) => true,
                 (false, true) => false,
@@ -162,6 +171,20 @@ fn submission_source(arg: &str, store: &Store) -> anyhow::Result<caravan_schedul
         Store::S3(s3) => anyhow::bail!("{arg} is not in the configured bucket {:?}; masters must be in the bucket Caravan stores into", s3.bucket()),
         Store::Local(_) => anyhow::bail!("{arg} needs the S3 store; unset --store-dir"),
     }
+}
+
+/// What an interrupted batch was submitted from, as its index says.
+async fn resumed_source(
+    store: &Store,
+    batch: &BatchId,
+) -> anyhow::Result<caravan_scheduler::Source> {
+    let header = caravan_scheduler::index::header(store, batch).await?;
+    Ok(match header.source.rsplit_once(" (prefix ") {
+        Some((_, prefix)) if header.source.ends_with(')') => {
+            caravan_scheduler::Source::StorePrefix(prefix.trim_end_matches(')').to_owned())
+        }
+        _ => caravan_scheduler::Source::Folder(header.source.into()),
+    })
 }
 
 fn report(summary: &Summary, json: bool, out: Option<&std::path::Path>) {

@@ -7,8 +7,9 @@ use uuid::Uuid;
 use crate::ids::{AssetId, BatchId, ProfileName};
 use crate::job::JobKind;
 
-/// Written by the scheduler when it has published a batch; `caravan status` reads it and looks
-/// up each asset's receipt or failure record to report the batch's current state.
+/// A whole batch index in memory: what `caravan status` and the exhibition read, and the single
+/// object (`batches/<id>.json`) batches were stored as before [`BatchHeader`] and its shards
+/// (still read).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BatchIndex {
     #[serde(default = "crate::current_version")]
@@ -34,6 +35,10 @@ pub struct BatchEntry {
     pub media_type: Option<String>,
     #[serde(default)]
     pub size: u64,
+    /// The file's modification time when it was hashed (Unix seconds), so a resumed submission
+    /// knows it unchanged without reading it again; `None` in indexes written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<i64>,
     pub disposition: Disposition,
 }
 
@@ -52,4 +57,39 @@ pub enum Disposition {
     Duplicate { of: String },
     /// The file was not queued (unreadable, not a media type Caravan handles).
     Rejected { code: String, message: String },
+}
+
+/// How a batch index is stored now: this header (`batches/<id>/index.json`), written when the
+/// submission starts and again when it ends, and the entries as JSON Lines shards
+/// (`batches/<id>/entries-<n>.jsonl`, at most [`BatchHeader::SHARD_ENTRIES`] each) written as
+/// the submission goes, so neither writing nor reading needs the whole batch in memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchHeader {
+    #[serde(default = "crate::current_version")]
+    pub v: u32,
+    pub batch_id: BatchId,
+    pub source: String,
+    pub profile: ProfileName,
+    pub created_at: DateTime<Utc>,
+    pub state: SubmissionState,
+    /// Shards written so far, numbered from 0.
+    pub shards: u32,
+    /// Entries in them.
+    pub entries: u64,
+}
+
+impl BatchHeader {
+    pub const SHARD_ENTRIES: usize = 1000;
+}
+
+/// Whether every file of the source is in the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubmissionState {
+    /// The submission is running (or died: `caravan submit --resume <id>` goes on with it).
+    Submitting,
+    /// Stopped before the end (Ctrl-C, a lost link); `--resume` goes on with it.
+    Interrupted,
+    /// Every file of the source is in the index.
+    Complete,
 }

@@ -5,7 +5,9 @@
 //! derivatives/<sha256>/<profile>/<output name>   outputs of one profile
 //! receipts/<sha256>/<profile>.json               commit record: written last
 //! failures/<sha256>/<profile>.json               why the asset could not be processed
-//! batches/<batch id>.json                        batch index
+//! batches/<batch id>/index.json                  batch index header (state, shard count)
+//! batches/<batch id>/entries-<n>.jsonl           batch index entries, JSON Lines, in shards
+//! batches/<batch id>.json                        batch index stored whole (before shards)
 //! claims/<sha256>/<profile>.json                 lease of the worker processing it now
 //! receipts/<sha256>/<profile>.json.sig           Ed25519 signature of the receipt's bytes
 //! keys/<key id>.pub                              public key receipts and tree heads name (PEM)
@@ -54,8 +56,37 @@ pub fn failure(asset: &AssetId, profile: &ProfileName) -> String {
     format!("failures/{asset}/{profile}.json")
 }
 
+/// A batch index stored whole, as batches were before [`batch_header`] (still read).
 pub fn batch(batch: &BatchId) -> String {
-    format!("batches/{batch}.json")
+    format!("{BATCHES}{batch}.json")
+}
+
+pub const BATCHES: &str = "batches/";
+
+/// A batch index's header ([`crate::BatchHeader`]).
+pub fn batch_header(batch: &BatchId) -> String {
+    format!("{BATCHES}{batch}/index.json")
+}
+
+/// The prefix of a batch index's entry shards.
+pub fn batch_shards(batch: &BatchId) -> String {
+    format!("{BATCHES}{batch}/entries-")
+}
+
+/// Shard `n` of a batch index's entries (JSON Lines).
+pub fn batch_shard(batch: &BatchId, n: u32) -> String {
+    format!("{}{n:06}.jsonl", batch_shards(batch))
+}
+
+/// The batch a key below `batches/` belongs to, if it is a header or a whole index.
+pub fn parse_batch_index(key: &str) -> Option<BatchId> {
+    let rest = key.strip_prefix(BATCHES)?;
+    let id = match rest.split_once('/') {
+        Some((id, "index.json")) => id,
+        Some(_) => return None,
+        None => rest.strip_suffix(".json")?,
+    };
+    BatchId::parse(id).ok()
 }
 
 pub fn claim(asset: &AssetId, profile: &ProfileName) -> String {

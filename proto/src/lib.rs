@@ -30,7 +30,7 @@ pub mod sniff;
 pub mod topology;
 pub mod trust;
 
-pub use batch::{BatchEntry, BatchIndex, Disposition};
+pub use batch::{BatchEntry, BatchHeader, BatchIndex, Disposition, SubmissionState};
 pub use event::{EventBody, JobEvent};
 pub use failure::FailureCode;
 pub use ids::{AssetId, BatchId, IdError, OutputName, ProfileName};

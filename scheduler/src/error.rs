@@ -23,6 +23,19 @@ pub enum SchedulerError {
     #[error("the batch index {key} is damaged: {detail}")]
     BadIndex { key: String, detail: String },
 
+    #[error("the submission of batch {batch} stopped; what was published goes on, and `caravan submit --resume {batch}` (with the same source) submits the rest")]
+    Interrupted { batch: String },
+
+    #[error("stopped waiting for batch {batch}; its jobs go on, see `caravan status {batch}`")]
+    StoppedWaiting { batch: String },
+
+    #[error("batch {batch} was a submission of {submitted} with profile {profile}; resume it with that source and profile")]
+    ResumeMismatch {
+        batch: String,
+        submitted: String,
+        profile: String,
+    },
+
     #[error("{0}; fix the catalogue and submit again (nothing was published)")]
     Catalogue(String),
 }

@@ -4,16 +4,32 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use caravan_proto::{keys, AssetId, BatchIndex, Disposition, EventBody};
+use caravan_proto::{keys, AssetId, BatchId, BatchIndex, Disposition, EventBody, ProfileName};
 use caravan_queue::{EventStream, Queue};
 use caravan_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use uuid::Uuid;
 
-use crate::status::failure_of;
+use crate::status::failure_record;
 use crate::SchedulerError;
 
-/// Returns when every queued job of `index` has a receipt or a failure record.
+/// The jobs a wait is for: each queued job's asset and file name.
+pub type Pending = HashMap<Uuid, (AssetId, String)>;
+
+/// The queued jobs of `index`.
+pub fn pending_of(index: &BatchIndex) -> Pending {
+    (index.entries.iter())
+        .filter_map(|e| match (&e.disposition, &e.asset_id) {
+            (Disposition::Queued { job_id }, Some(asset)) => {
+                Some((*job_id, (asset.clone(), e.source_name.clone())))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Returns when every job of `pending` (of `batch`, under `profile`) has a receipt or a
+/// failure record.
 ///
 /// If the event stream is lost (a broker restart), it is subscribed again at the next store
 /// check.
@@ -21,19 +37,11 @@ pub async fn follow(
     store: &Store,
     queue: &Queue,
     mut events: Option<EventStream>,
-    index: &BatchIndex,
+    batch: &BatchId,
+    profile: &ProfileName,
+    mut pending: Pending,
     bar: &ProgressBar,
 ) -> Result<(), SchedulerError> {
-    let mut pending: HashMap<Uuid, (AssetId, String)> = index
-        .entries
-        .iter()
-        .filter_map(|e| match (&e.disposition, &e.asset_id) {
-            (Disposition::Queued { job_id }, Some(asset)) => {
-                Some((*job_id, (asset.clone(), e.source_name.clone())))
-            }
-            _ => None,
-        })
-        .collect();
     bar.set_length(pending.len() as u64);
     bar.set_position(0);
     bar.set_style(
@@ -88,17 +96,19 @@ pub async fn follow(
             Some(None) => events = None,
             None => {
                 if events.is_none() {
-                    match queue.subscribe_events(&index.batch_id).await {
+                    match queue.subscribe_events(batch).await {
                         Ok(stream) => events = Some(stream),
                         Err(e) => tracing::debug!(error = %e, "Cannot subscribe to events yet"),
                     }
                 }
                 let mut finished = Vec::new();
                 for (job_id, (asset, _)) in &pending {
-                    let receipt = store.size_of(&keys::receipt(asset, &index.profile)).await?;
-                    if receipt.is_some()
-                        || failure_of(store, asset, index, *job_id).await?.is_some()
-                    {
+                    let receipt = store.size_of(&keys::receipt(asset, profile)).await?;
+                    let failure = || async {
+                        let record = failure_record(store, asset, profile).await?;
+                        Ok::<_, SchedulerError>(record.is_some_and(|f| f.job_id == *job_id))
+                    };
+                    if receipt.is_some() || failure().await? {
                         finished.push(*job_id);
                     }
                 }

@@ -4,7 +4,13 @@
 //! - [`scan`]: walks a folder, recognises each file by content and hashes it.
 //! - [`metadata`]: the submission's catalogue (title, creator, rights per file).
 //! - [`sidecars`]: subtitle files beside a video master, attached to its job.
-//! - [`submit`]: publishes one job per new asset, writes the batch index, follows the batch.
+//! - [`submit`]: publishes one job per new asset (a pipeline: listing, hashing, uploads and
+//!   publishes overlap), writes the batch index as it goes, resumes an interrupted one,
+//!   follows the batch.
+//! - [`index`]: batch indexes in the store: a header and JSON Lines shards (old single-object
+//!   indexes still read).
+//! - `outcomes`: which assets have receipts, failure records, stored masters: per key for a
+//!   few, by listing for many.
 //! - [`reprocess`]: assets submitted before, as a new batch with another profile.
 //! - [`follow`]: waits for a batch's jobs through events, cross-checked against the store.
 //! - [`status`]: a batch's state, computed from its index and the receipts and failure records.
@@ -21,7 +27,10 @@
 
 mod error;
 pub mod follow;
+pub mod index;
+pub mod listing;
 pub mod metadata;
+mod outcomes;
 pub mod progress;
 pub mod reprocess;
 pub mod scan;

@@ -240,6 +240,7 @@ fn rejected(source_name: String, asset: &AssetId, message: String) -> BatchEntry
         kind: None,
         media_type: None,
         size: 0,
+        modified: None,
         disposition: Disposition::Rejected {
             code: MASTER_UNAVAILABLE.into(),
             message,

@@ -17,6 +17,8 @@ pub struct ScannedFile {
     pub source_name: String,
     pub path: PathBuf,
     pub size: u64,
+    /// Modification time (Unix seconds) as listed, for resuming; `None` for store objects.
+    pub modified: Option<i64>,
     pub outcome: ScanOutcome,
 }
 
@@ -29,22 +31,26 @@ pub enum ScanOutcome {
 /// Hashes this many files at once.
 const PARALLEL_HASHES: usize = 4;
 
-/// Every regular file below `root`, in name order. Hidden files (`.name`) and symbolic links are
-/// left out: they are not masters.
+/// Every regular file below `root`, grouped by folder, in name order. Hidden files (`.name`)
+/// and symbolic links are left out: they are not masters.
 pub async fn scan(
     root: &Path,
     mut on_file: impl FnMut(&ScannedFile),
 ) -> Result<Vec<ScannedFile>, SchedulerError> {
     let root = root.to_owned();
-    let listing = tokio::task::spawn_blocking(move || list_files(&root))
+    let listing = tokio::task::spawn_blocking(move || crate::listing::list(&root))
         .await
         .expect("listing does not panic")?;
     let mut results = Vec::with_capacity(listing.len());
     let mut stream = futures::stream::iter(listing)
-        .map(|(source_name, path)| async move {
-            tokio::task::spawn_blocking(move || examine(source_name, path))
-                .await
-                .expect("examining a file does not panic")
+        .map(|listed| async move {
+            let modified = Some(listed.modified);
+            let mut file =
+                tokio::task::spawn_blocking(move || examine(listed.source_name, listed.path))
+                    .await
+                    .expect("examining a file does not panic");
+            file.modified = modified;
+            file
         })
         .buffered(PARALLEL_HASHES);
     while let Some(file) = stream.next().await {
@@ -133,53 +139,12 @@ pub(crate) fn sidecar_folder() -> PathBuf {
     std::env::temp_dir().join(format!("caravan-submit-sidecars-{}", std::process::id()))
 }
 
-fn list_files(root: &Path) -> Result<Vec<(String, PathBuf)>, SchedulerError> {
-    let meta = std::fs::metadata(root).map_err(|source| SchedulerError::Source {
-        path: root.to_owned(),
-        source,
-    })?;
-    if !meta.is_dir() {
-        return Err(SchedulerError::Source {
-            path: root.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a folder"),
-        });
-    }
-    let mut files = Vec::new();
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in walker {
-        let entry = entry.map_err(|e| SchedulerError::Source {
-            path: e
-                .path()
-                .map(Path::to_owned)
-                .unwrap_or_else(|| root.to_owned()),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
-        })?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        if relative == Path::new(crate::metadata::METADATA_FILE) {
-            continue; // the submission's catalogue, not a master
-        }
-        files.push((
-            relative.to_string_lossy().into_owned(),
-            entry.path().to_owned(),
-        ));
-    }
-    Ok(files)
-}
-
-fn examine(source_name: String, path: PathBuf) -> ScannedFile {
+pub(crate) fn examine(source_name: String, path: PathBuf) -> ScannedFile {
     let rejected = |size, code, message: String| ScannedFile {
         source_name: source_name.clone(),
         path: path.clone(),
         size,
+        modified: None,
         outcome: ScanOutcome::Rejected { code, message },
     };
     let (size, head, sha) = match hash_file(&path) {
@@ -204,6 +169,7 @@ fn examine(source_name: String, path: PathBuf) -> ScannedFile {
             source_name,
             path,
             size,
+            modified: None,
             outcome: ScanOutcome::Media {
                 asset_id: AssetId::parse(sha).expect("a SHA-256 in hex is a valid asset id"),
                 sniffed,

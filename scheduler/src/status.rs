@@ -3,11 +3,15 @@
 
 use std::fmt;
 
-use caravan_proto::{keys, BatchId, BatchIndex, Disposition, FailureRecord};
+use caravan_proto::{
+    keys, BatchEntry, BatchHeader, BatchId, BatchIndex, Disposition, ProfileName, SubmissionState,
+};
 use caravan_queue::QueueDepth;
 use caravan_store::Store;
 use serde::Serialize;
 
+pub use crate::outcomes::failure_record;
+use crate::outcomes::Outcomes;
 use crate::progress::{self, Progress};
 use crate::SchedulerError;
 
@@ -67,130 +71,138 @@ impl Summary {
     }
 }
 
-/// Reads the index of `batch` from the store.
+/// Reads the whole index of `batch` from the store (either way it is stored).
 pub async fn load_index(store: &Store, batch: &BatchId) -> Result<BatchIndex, SchedulerError> {
-    let key = keys::batch(batch);
-    let bytes = store
-        .get_bytes(&key)
-        .await?
-        .ok_or_else(|| SchedulerError::UnknownBatch(batch.to_string()))?;
-    serde_json::from_slice(&bytes).map_err(|e| SchedulerError::BadIndex {
-        key,
-        detail: e.to_string(),
-    })
+    crate::index::load(store, batch).await
 }
 
-/// Every batch index in the store, oldest first (one that does not parse is skipped, and said
+/// Every batch index in the store, oldest first (one that does not read is skipped, and said
 /// to be).
 pub async fn all_indexes(store: &Store) -> Result<Vec<BatchIndex>, SchedulerError> {
-    let mut indexes = Vec::new();
-    for (key, _) in store.list("batches/").await? {
-        let Some(bytes) = store.get_bytes(&key).await? else {
-            continue;
-        };
-        match serde_json::from_slice::<BatchIndex>(&bytes) {
-            Ok(index) => indexes.push(index),
-            Err(e) => tracing::warn!(key, error = %e, "Skipping a batch index that does not parse"),
-        }
-    }
-    indexes.sort_by_key(|i| i.created_at);
-    Ok(indexes)
+    crate::index::all(store).await
 }
 
 /// The current state of every entry of `index`.
 pub async fn summarize(store: &Store, index: &BatchIndex) -> Result<Summary, SchedulerError> {
-    let mut summary = Summary {
-        batch_id: index.batch_id.to_string(),
-        source: index.source.clone(),
-        profile: index.profile.to_string(),
-        index_key: keys::batch(&index.batch_id),
-        done: Vec::new(),
-        already_done: Vec::new(),
-        duplicates: Vec::new(),
-        failed: Vec::new(),
-        rejected: Vec::new(),
-        pending: Vec::new(),
-        progress: None,
-        queues: None,
-    };
-    let mut finished_at = Vec::new();
+    let mut tally = Tally::new(store, &crate::index::header_of(index)).await?;
     for entry in &index.entries {
+        tally.add(entry).await?;
+    }
+    Ok(tally.finish())
+}
+
+/// The current state of the stored batch `batch`, read shard by shard (receipts and failure
+/// records listed, not asked one by one, for a large batch).
+pub async fn summarize_stored(store: &Store, batch: &BatchId) -> Result<Summary, SchedulerError> {
+    let header = crate::index::header(store, batch).await?;
+    let mut tally = Tally::new(store, &header).await?;
+    let mut shards = crate::index::Shards::open(store, &header).await?;
+    while let Some(shard) = shards.next().await? {
+        for entry in &shard {
+            tally.add(entry).await?;
+        }
+    }
+    Ok(tally.finish())
+}
+
+/// A summary being counted, entry by entry.
+struct Tally<'a> {
+    store: &'a Store,
+    profile: ProfileName,
+    created_at: std::time::SystemTime,
+    outcomes: Outcomes,
+    summary: Summary,
+    finished_at: Vec<std::time::SystemTime>,
+}
+
+impl<'a> Tally<'a> {
+    async fn new(store: &'a Store, header: &BatchHeader) -> Result<Self, SchedulerError> {
+        let entries = header.entries as usize;
+        let outcomes = Outcomes::for_assets(store, &header.profile, entries, false).await?;
+        let mut source = header.source.clone();
+        if header.state != SubmissionState::Complete {
+            source.push_str(&format!(
+                " (submission not finished: `caravan submit --resume {}` goes on with it)",
+                header.batch_id
+            ));
+        }
+        Ok(Self {
+            store,
+            profile: header.profile.clone(),
+            created_at: header.created_at.into(),
+            outcomes,
+            summary: Summary {
+                batch_id: header.batch_id.to_string(),
+                source,
+                profile: header.profile.to_string(),
+                index_key: keys::batch_header(&header.batch_id),
+                done: Vec::new(),
+                already_done: Vec::new(),
+                duplicates: Vec::new(),
+                failed: Vec::new(),
+                rejected: Vec::new(),
+                pending: Vec::new(),
+                progress: None,
+                queues: None,
+            },
+            finished_at: Vec::new(),
+        })
+    }
+
+    async fn add(&mut self, entry: &BatchEntry) -> Result<(), SchedulerError> {
+        let summary = &mut self.summary;
         let asset = entry.asset_id.as_ref();
-        let receipt_key = asset.map(|a| keys::receipt(a, &index.profile));
+        let receipt_key = asset.map(|a| keys::receipt(a, &self.profile));
         let item = || Item {
             source_name: entry.source_name.clone(),
             asset_id: asset.map(ToString::to_string),
             receipt_key: receipt_key.clone(),
         };
+        let problem = |code: &str, message: String| Problem {
+            source_name: entry.source_name.clone(),
+            asset_id: asset.map(ToString::to_string),
+            code: code.to_owned(),
+            message,
+        };
         match (&entry.disposition, asset) {
-            (Disposition::Rejected { code, message }, _) => summary.rejected.push(Problem {
-                source_name: entry.source_name.clone(),
-                asset_id: asset.map(ToString::to_string),
-                code: code.clone(),
-                message: message.clone(),
-            }),
+            (Disposition::Rejected { code, message }, _) => {
+                summary.rejected.push(problem(code, message.clone()))
+            }
             (Disposition::AlreadyDone, _) => summary.already_done.push(item()),
-            (Disposition::AlreadyFailed { code, message }, _) => summary.failed.push(Problem {
-                source_name: entry.source_name.clone(),
-                asset_id: asset.map(ToString::to_string),
-                code: code.clone(),
-                message: format!("{message} (failed in an earlier batch)"),
-            }),
+            (Disposition::AlreadyFailed { code, message }, _) => summary.failed.push(problem(
+                code,
+                format!("{message} (failed in an earlier batch)"),
+            )),
             (Disposition::Duplicate { .. }, _) => summary.duplicates.push(item()),
             (Disposition::Queued { job_id }, Some(asset)) => {
-                if let Some((_, modified)) = store
-                    .stat(receipt_key.as_deref().unwrap_or_default())
-                    .await?
-                {
-                    finished_at.push(modified);
+                let (store, profile) = (self.store, &self.profile);
+                if let Some(modified) = self.outcomes.receipt(store, asset, profile).await? {
+                    self.finished_at.push(modified);
                     summary.done.push(item());
-                } else if let Some(failure) = failure_of(store, asset, index, *job_id).await? {
-                    summary.failed.push(Problem {
-                        source_name: entry.source_name.clone(),
-                        asset_id: Some(asset.to_string()),
-                        code: failure.code,
-                        message: failure.message,
-                    });
+                } else if let Some(failure) = (self.outcomes.failure(store, asset, profile).await?)
+                    .filter(|f| f.job_id == *job_id)
+                {
+                    summary.failed.push(problem(&failure.code, failure.message));
                 } else {
                     summary.pending.push(item());
                 }
             }
             (Disposition::Queued { .. }, None) => summary.pending.push(item()),
         }
+        Ok(())
     }
-    if !summary.pending.is_empty() {
-        summary.progress = Some(progress::estimate(
-            std::time::SystemTime::now(),
-            index.created_at.into(),
-            &finished_at,
-            summary.pending.len(),
-        ));
+
+    fn finish(mut self) -> Summary {
+        if !self.summary.pending.is_empty() {
+            self.summary.progress = Some(progress::estimate(
+                std::time::SystemTime::now(),
+                self.created_at,
+                &self.finished_at,
+                self.summary.pending.len(),
+            ));
+        }
+        self.summary
     }
-    Ok(summary)
-}
-
-/// The failure record of this batch's job for `asset`, if there is one (an older batch's failure
-/// of the same asset does not count).
-pub(crate) async fn failure_of(
-    store: &Store,
-    asset: &caravan_proto::AssetId,
-    index: &BatchIndex,
-    job_id: uuid::Uuid,
-) -> Result<Option<FailureRecord>, SchedulerError> {
-    let failure = failure_record(store, asset, &index.profile).await?;
-    Ok(failure.filter(|f| f.job_id == job_id))
-}
-
-/// The stored failure record of `asset` under `profile`, if there is one that parses.
-pub async fn failure_record(
-    store: &Store,
-    asset: &caravan_proto::AssetId,
-    profile: &caravan_proto::ProfileName,
-) -> Result<Option<FailureRecord>, SchedulerError> {
-    let Some(bytes) = store.get_bytes(&keys::failure(asset, profile)).await? else {
-        return Ok(None);
-    };
-    Ok(serde_json::from_slice::<FailureRecord>(&bytes).ok())
 }
 
 /// `95 s`, `12 min`, `3 h 20 min`.

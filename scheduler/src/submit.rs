@@ -1,51 +1,58 @@
 //! `caravan submit`: one job per new asset of a folder, a batch index, and (optionally) the
 //! wait until every job has ended.
+//!
+//! A pipeline, so that a large submission is bounded by hashing and the link, not by round
+//! trips: the folder is listed (names, sizes, times), files are hashed a few at a time in
+//! groups ([`listing::chunks`]), and each new asset's existence checks, uploads and publish run
+//! [`SubmitOptions::uploads`] at a time (publisher confirms in flight together), while the
+//! batch index is written shard by shard ([`crate::index::IndexWriter`]). A bounded channel
+//! between hashing and publishing keeps memory flat. Stopped (`stop`, Ctrl-C) or failed, the
+//! index is left `interrupted` with everything published so far; `--resume` goes on.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 
 use caravan_proto::{
-    keys, BatchEntry, BatchId, BatchIndex, Disposition, Job, MasterLocation, ProfileName,
+    AssetId, BatchEntry, BatchHeader, BatchId, BatchIndex, Disposition, SubmissionState,
 };
 use caravan_queue::Queue;
 use caravan_store::Store;
-use indicatif::{ProgressBar, ProgressDrawTarget};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::follow::Pending;
+use crate::index::IndexWriter;
+use crate::listing;
 use crate::metadata::{Catalogue, METADATA_FILE};
-use crate::scan::{scan, ScanOutcome};
-use crate::status::{summarize, Summary};
+use crate::outcomes::Outcomes;
+use crate::scan::{ScanOutcome, ScannedFile};
+use crate::sidecars::Found;
+use crate::status::{summarize, summarize_stored, Summary};
 use crate::{follow, SchedulerError};
 
-/// What a batch is made of.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// A folder on this machine, searched recursively.
-    Folder(std::path::PathBuf),
-    /// Objects below a key prefix in the store (masters uploaded there directly).
-    StorePrefix(String),
+mod options;
+mod publish;
+mod resume;
+
+pub use options::{MasterMode, Source, SubmitOptions, DEFAULT_UPLOADS};
+
+use publish::{entry, Publisher};
+use resume::Recorded;
+
+/// Files hashed at the same time.
+const PARALLEL_HASHES: usize = 4;
+
+/// One step of the pipeline: the index entry it made (none for a file recorded before) and
+/// the bytes it accounts for.
+struct Step {
+    entry: Option<BatchEntry>,
+    bytes: u64,
 }
 
-/// How workers get at the masters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MasterMode {
-    /// Workers share this machine's filesystem (embedded mode): jobs point at the files.
-    InPlace,
-    /// Masters are uploaded to `masters/<sha256>` (cluster mode); existing ones are not sent again.
-    Upload,
-}
-
-#[derive(Debug, Clone)]
-pub struct SubmitOptions {
-    pub profile: ProfileName,
-    pub masters: MasterMode,
-    /// Wait for every job to end before returning.
-    pub wait: bool,
-    /// Draw progress bars on stderr (when it is a terminal).
-    pub progress: bool,
-    /// Publish assets again whose earlier job failed permanently.
-    pub retry_failed: bool,
-    /// The BCP 47 tag of the catalogue's untagged text columns (checked by
-    /// [`crate::metadata::language_tag`]); `None`: not said.
-    pub language: Option<String>,
-}
+type StepFuture<'a> = BoxFuture<'a, Result<Step, SchedulerError>>;
 
 /// Submits every file of `source` and returns the batch's summary.
 pub async fn submit(
@@ -54,30 +61,215 @@ pub async fn submit(
     source: &Source,
     options: &SubmitOptions,
 ) -> Result<Summary, SchedulerError> {
-    let batch_id = BatchId::generate();
     let bar = progress_bar(options);
-    bar.set_message("hashing masters");
-    let on_file = |f: &crate::scan::ScannedFile| {
-        bar.inc(1);
-        bar.set_message(f.source_name.clone());
-    };
-    let (mut files, described, catalogue) = match source {
+    let source = &match source {
         Source::Folder(dir) => {
-            let dir = std::fs::canonicalize(dir).map_err(|e| SchedulerError::Source {
-                path: dir.clone(),
-                source: e,
-            })?;
+            Source::Folder(
+                std::fs::canonicalize(dir).map_err(|e| SchedulerError::Source {
+                    path: dir.clone(),
+                    source: e,
+                })?,
+            )
+        }
+        other => other.clone(),
+    };
+    let (described, catalogue_bytes) = describe(store, source, options).await?;
+    let (header, recorded) = match &options.resume {
+        Some(batch) => {
+            let (header, recorded) = Recorded::load(store, batch).await?;
+            if header.source != described || header.profile != options.profile {
+                return Err(SchedulerError::ResumeMismatch {
+                    batch: batch.to_string(),
+                    submitted: header.source,
+                    profile: header.profile.to_string(),
+                });
+            }
+            info!(batch_id = %batch, recorded = recorded.count, "Resuming the submission");
+            (header, recorded)
+        }
+        None => (
+            BatchHeader {
+                v: caravan_proto::PROTO_VERSION,
+                batch_id: BatchId::generate(),
+                source: described.clone(),
+                profile: options.profile.clone(),
+                created_at: chrono::Utc::now(),
+                state: SubmissionState::Submitting,
+                shards: 0,
+                entries: 0,
+            },
+            Recorded::default(),
+        ),
+    };
+    let batch_id = header.batch_id.clone();
+    let catalogue = match catalogue_bytes {
+        Some(bytes) => Catalogue::parse(
+            &String::from_utf8_lossy(&bytes),
+            options.language.as_deref(),
+        )
+        .map_err(SchedulerError::Catalogue)?,
+        None => Catalogue::default(),
+    };
+    let listing = match source {
+        Source::Folder(dir) => {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || listing::list(&dir))
+                .await
+                .expect("listing does not panic")?
+        }
+        Source::StorePrefix(_) => Vec::new(),
+    };
+    if matches!(source, Source::Folder(_)) {
+        check_catalogue(&catalogue, listing.iter().map(|f| f.source_name.as_str()));
+    }
+    let total_bytes: u64 = listing.iter().map(|f| f.size).sum();
+    info!(batch_id = %batch_id, files = listing.len(), bytes = total_bytes, source = %described, "Listed the submission");
+    bar.set_length(total_bytes);
+
+    // Subscribe before publishing, so no event of this batch is missed.
+    let events = queue.subscribe_events(&batch_id).await?;
+    let mut writer = match options.resume {
+        Some(_) => IndexWriter::reopen(store, header).await?,
+        None => IndexWriter::create(store, header).await?,
+    };
+    let upload = options.masters == MasterMode::Upload;
+    let outcomes = Outcomes::for_assets(store, &options.profile, listing.len(), upload).await?;
+    let publisher = Publisher {
+        store,
+        queue,
+        options,
+        catalogue: &catalogue,
+        outcomes: &outcomes,
+        batch_id: &batch_id,
+        uploaded: Default::default(),
+    };
+    let in_flight = options.uploads.max(1);
+    let (tx, rx) = tokio::sync::mpsc::channel::<StepFuture<'_>>(in_flight);
+    let Recorded {
+        assets: seen,
+        pending: recorded_pending,
+        ..
+    } = &recorded;
+    let producer = async {
+        let mut seen = seen.clone();
+        let mut steps = Steps {
+            tx,
+            seen: &mut seen,
+            publisher: &publisher,
+            stop: &options.stop,
+        };
+        match source {
+            Source::Folder(_) => {
+                for chunk in listing::chunks(listing) {
+                    if !steps.folder_chunk(chunk, &recorded).await {
+                        break;
+                    }
+                }
+            }
+            Source::StorePrefix(prefix) => {
+                let files = crate::scan::scan_store(store, prefix, |_| {}).await?;
+                check_catalogue(&catalogue, files.iter().map(|f| f.source_name.as_str()));
+                steps.files(files).await;
+            }
+        }
+        Ok::<(), SchedulerError>(())
+    };
+    let consumer = async {
+        let mut pending: Pending = match options.wait {
+            true => recorded_pending.clone(),
+            false => HashMap::new(),
+        };
+        let (mut queued, mut published_files) = (0u64, 0u64);
+        let mut stream = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|step| (step, rx))
+        })
+        .buffered(in_flight)
+        .boxed();
+        while let Some(step) = stream.next().await {
+            let step = step?;
+            bar.inc(step.bytes);
+            published_files += 1;
+            if let Some(entry) = step.entry {
+                if let (Disposition::Queued { job_id }, Some(asset)) =
+                    (&entry.disposition, &entry.asset_id)
+                {
+                    queued += 1;
+                    if options.wait {
+                        pending.insert(*job_id, (asset.clone(), entry.source_name.clone()));
+                    }
+                }
+                writer.push(&entry).await?;
+            }
+            let uploaded = publisher.uploaded.load(Ordering::Relaxed);
+            bar.set_message(format!(
+                "{published_files} files, {queued} published, {} uploaded",
+                indicatif::HumanBytes(uploaded)
+            ));
+        }
+        Ok::<_, SchedulerError>((pending, queued))
+    };
+    let (produced, consumed) = tokio::join!(producer, consumer);
+    if matches!(source, Source::StorePrefix(_)) {
+        // The subtitle files scanned from the store are uploaded now (or had no video).
+        let _ = std::fs::remove_dir_all(crate::scan::sidecar_folder());
+    }
+    let interrupted = options.stop.is_cancelled() || produced.is_err() || consumed.is_err();
+    let state = match interrupted {
+        true => SubmissionState::Interrupted,
+        false => SubmissionState::Complete,
+    };
+    let closed = writer.close(state).await;
+    let (pending, queued) = match (produced, consumed) {
+        (Err(e), _) | (_, Err(e)) => {
+            warn!(batch_id = %batch_id, "The submission stopped; `caravan submit --resume {batch_id}` goes on with it");
+            return Err(e);
+        }
+        (Ok(()), Ok(done)) => done,
+    };
+    closed?;
+    if interrupted {
+        return Err(SchedulerError::Interrupted {
+            batch: batch_id.to_string(),
+        });
+    }
+    info!(batch_id = %batch_id, queued, "Batch published");
+    if options.wait {
+        let followed = follow::follow(
+            store,
+            queue,
+            Some(events),
+            &batch_id,
+            &options.profile,
+            pending,
+            &bar,
+        );
+        tokio::select! {
+            followed = followed => followed?,
+            _ = options.stop.cancelled() => return Err(SchedulerError::StoppedWaiting { batch: batch_id.to_string() }),
+        }
+    }
+    bar.finish_and_clear();
+    if let Err(e) = queue.unsubscribe_events(&batch_id).await {
+        tracing::debug!(error = %e, "Could not remove the batch's event queue; it expires on its own");
+    }
+    summarize_stored(store, &batch_id).await
+}
+
+/// The submission's description (for its index) and its catalogue's bytes, if it has one.
+async fn describe(
+    store: &Store,
+    source: &Source,
+    options: &SubmitOptions,
+) -> Result<(String, Option<Vec<u8>>), SchedulerError> {
+    match source {
+        Source::Folder(dir) => {
             let path = dir.join(METADATA_FILE);
             let catalogue = match std::fs::read(&path) {
                 Ok(bytes) => Some(bytes),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(source) => return Err(SchedulerError::Source { path, source }),
             };
-            (
-                scan(&dir, on_file).await?,
-                dir.display().to_string(),
-                catalogue,
-            )
+            Ok((dir.display().to_string(), catalogue))
         }
         Source::StorePrefix(prefix) => {
             if options.masters == MasterMode::InPlace {
@@ -90,175 +282,172 @@ pub async fn submit(
                 });
             }
             let key = format!("{}/{METADATA_FILE}", prefix.trim_end_matches('/'));
-            (
-                crate::scan::scan_store(store, prefix.as_str(), on_file).await?,
+            Ok((
                 format!("{} (prefix {prefix})", store.describe()),
                 store.get_bytes(&key).await?,
-            )
+            ))
         }
-    };
-    // Subtitle files beside a video travel with its job (read in place, or uploaded).
-    let mut subtitles = crate::sidecars::pair(&mut files);
-    let catalogue = match catalogue {
-        Some(bytes) => Catalogue::parse(
-            &String::from_utf8_lossy(&bytes),
-            options.language.as_deref(),
-        )
-        .map_err(SchedulerError::Catalogue)?,
-        None => Catalogue::default(),
-    };
-    if !catalogue.is_empty() {
-        let names: Vec<&str> = files.iter().map(|f| f.source_name.as_str()).collect();
-        let unmatched = catalogue.unmatched(&names);
-        info!(
-            rows = catalogue.len(),
-            "Read the submission's catalogue ({METADATA_FILE})"
+    }
+}
+
+/// Says how many catalogue rows name no file of the submission.
+fn check_catalogue<'n>(catalogue: &Catalogue, names: impl Iterator<Item = &'n str>) {
+    if catalogue.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = names.collect();
+    let unmatched = catalogue.unmatched(&names);
+    info!(
+        rows = catalogue.len(),
+        "Read the submission's catalogue ({METADATA_FILE})"
+    );
+    if !unmatched.is_empty() {
+        warn!(
+            rows = unmatched.len(),
+            first = unmatched[0],
+            "Rows of {METADATA_FILE} name no file of the submission; check their spelling"
         );
-        if !unmatched.is_empty() {
-            warn!(
-                rows = unmatched.len(),
-                first = unmatched[0],
-                "Rows of {METADATA_FILE} name no file of the submission; check their spelling"
-            );
-        }
     }
-    info!(batch_id = %batch_id, files = files.len(), source = %described, "Scanned submission");
+}
 
-    // Subscribe before publishing, so no event of this batch is missed.
-    let events = queue.subscribe_events(&batch_id).await?;
+/// The producing half of the pipeline: hashed files become steps on the channel.
+struct Steps<'a, 's> {
+    tx: tokio::sync::mpsc::Sender<StepFuture<'a>>,
+    /// Each asset of the batch so far, by the first name it came with.
+    seen: &'s mut HashMap<AssetId, String>,
+    publisher: &'a Publisher<'a>,
+    stop: &'s CancellationToken,
+}
 
-    let mut entries = Vec::with_capacity(files.len());
-    let mut seen = std::collections::HashMap::new();
-    for file in files {
-        let (asset_id, sniffed) = match &file.outcome {
-            ScanOutcome::Rejected { code, message } => {
-                entries.push(BatchEntry {
-                    source_name: file.source_name,
-                    asset_id: None,
-                    kind: None,
-                    media_type: None,
-                    size: file.size,
-                    disposition: Disposition::Rejected {
-                        code: (*code).into(),
-                        message: message.clone(),
-                    },
-                });
-                continue;
-            }
-            ScanOutcome::Media { asset_id, sniffed } => (asset_id.clone(), *sniffed),
-        };
-        let entry = |disposition| BatchEntry {
-            source_name: file.source_name.clone(),
-            asset_id: Some(asset_id.clone()),
-            kind: Some(sniffed.kind),
-            media_type: Some(sniffed.media_type.to_owned()),
-            size: file.size,
-            disposition,
-        };
-        if let Some(first) = seen.get(&asset_id) {
-            entries.push(entry(Disposition::Duplicate {
-                of: String::clone(first),
-            }));
-            continue;
-        }
-        seen.insert(asset_id.clone(), file.source_name.clone());
-        if store
-            .size_of(&keys::receipt(&asset_id, &options.profile))
-            .await?
-            .is_some()
-        {
-            entries.push(entry(Disposition::AlreadyDone));
-            continue;
-        }
-        if !options.retry_failed {
-            let failure = crate::status::failure_record(store, &asset_id, &options.profile).await?;
-            if let Some(failure) = failure {
-                entries.push(entry(Disposition::AlreadyFailed {
-                    code: failure.code,
-                    message: failure.message,
-                }));
-                continue;
-            }
-        }
-        let master = match options.masters {
-            MasterMode::InPlace => MasterLocation::LocalPath {
-                path: file.path.clone(),
-            },
-            MasterMode::Upload => {
-                let key = keys::master(&asset_id);
-                if store.size_of(&key).await? != Some(file.size) {
-                    bar.set_message(format!("uploading {}", file.source_name));
-                    store
-                        .put_file(&key, &file.path, sniffed.media_type, &Default::default())
-                        .await?;
-                }
-                MasterLocation::Store { key }
-            }
-        };
-        let mut sidecars = Vec::new();
-        for found in subtitles.remove(&file.source_name).unwrap_or_default() {
-            let location = match options.masters {
-                MasterMode::InPlace => MasterLocation::LocalPath {
-                    path: found.path.clone(),
-                },
-                MasterMode::Upload => {
-                    let key = keys::sidecar(&found.sha256);
-                    if store.size_of(&key).await? != Some(found.size) {
-                        store
-                            .put_file(&key, &found.path, "text/plain", &Default::default())
-                            .await?;
+impl<'a> Steps<'a, '_> {
+    /// Hashes a group of listed files (leaving out what `recorded` has) and sends their steps;
+    /// `false` once the submission is to stop.
+    async fn folder_chunk(&mut self, chunk: Vec<listing::Listed>, recorded: &Recorded) -> bool {
+        let mut fresh = Vec::new();
+        let mut videos_done = std::collections::HashSet::new();
+        for file in chunk {
+            match recorded.unchanged(&file) {
+                Some(video) => {
+                    if video {
+                        let name = file.source_name.rsplit('/').next().unwrap_or_default();
+                        let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+                        videos_done
+                            .insert(format!("{}/{stem}", listing::folder(&file.source_name)));
                     }
-                    MasterLocation::Store { key }
+                    if !self.send(ready(None, file.size)).await {
+                        return false;
+                    }
                 }
-            };
-            sidecars.push(found.sidecar(location));
+                None => fresh.push(file),
+            }
         }
-        let job = Job {
-            v: caravan_proto::PROTO_VERSION,
-            job_id: uuid::Uuid::new_v4(),
-            batch_id: batch_id.clone(),
-            asset_id: asset_id.clone(),
-            master,
-            master_size: file.size,
-            media_type: sniffed.media_type.to_owned(),
-            kind: sniffed.kind,
-            profile: options.profile.clone(),
-            attempt: 1,
-            source_name: Some(file.source_name.clone()),
-            submitted_at: chrono::Utc::now(),
-            metadata: catalogue.get(&file.source_name),
-            subtitles: sidecars,
-        };
-        queue.publish_job(&job).await?;
-        entries.push(entry(Disposition::Queued { job_id: job.job_id }));
+        // Subtitle files of a video recorded before went with its job.
+        let mut skipped = Vec::new();
+        fresh.retain(|file| {
+            let name = file.source_name.rsplit('/').next().unwrap_or_default();
+            let of_done = caravan_proto::Sidecar::parse_name(name).is_some_and(|(stem, _, _)| {
+                videos_done.contains(&format!("{}/{stem}", listing::folder(&file.source_name)))
+            });
+            if of_done {
+                skipped.push(file.size);
+            }
+            !of_done
+        });
+        for size in skipped {
+            if !self.send(ready(None, size)).await {
+                return false;
+            }
+        }
+        let files: Vec<ScannedFile> = futures::stream::iter(fresh)
+            .map(|listed| async move {
+                let modified = listed.modified;
+                let mut file = tokio::task::spawn_blocking(move || {
+                    crate::scan::examine(listed.source_name, listed.path)
+                })
+                .await
+                .expect("examining a file does not panic");
+                file.modified = Some(modified);
+                file
+            })
+            .buffered(PARALLEL_HASHES)
+            .collect()
+            .await;
+        self.files(files).await
     }
 
-    if matches!(source, Source::StorePrefix(_)) {
-        // The subtitle files scanned from the store are uploaded now (or had no video).
-        let _ = std::fs::remove_dir_all(crate::scan::sidecar_folder());
+    /// Sends the steps of scanned files (subtitle files paired with their videos first).
+    async fn files(&mut self, mut files: Vec<ScannedFile>) -> bool {
+        let mut subtitles = crate::sidecars::pair(&mut files);
+        for file in files {
+            if self.stop.is_cancelled() {
+                return false;
+            }
+            let subtitles = subtitles.remove(&file.source_name).unwrap_or_default();
+            let step = self.step(file, subtitles);
+            if !self.send(step).await {
+                return false;
+            }
+        }
+        true
     }
-    let index = BatchIndex {
-        v: caravan_proto::PROTO_VERSION,
-        batch_id: batch_id.clone(),
-        source: described,
-        profile: options.profile.clone(),
-        created_at: chrono::Utc::now(),
-        entries,
-    };
-    finish(store, queue, &index, events, options, &bar).await
+
+    fn step(&mut self, file: ScannedFile, subtitles: Vec<Found>) -> StepFuture<'a> {
+        let bytes = file.size + subtitles.iter().map(|s| s.size).sum::<u64>();
+        let asset_id = match &file.outcome {
+            ScanOutcome::Rejected { code, message } => {
+                let disposition = Disposition::Rejected {
+                    code: (*code).into(),
+                    message: message.clone(),
+                };
+                return ready(Some(entry(&file, disposition)), bytes);
+            }
+            ScanOutcome::Media { asset_id, .. } => asset_id.clone(),
+        };
+        if let Some(first) = self.seen.get(&asset_id) {
+            let disposition = Disposition::Duplicate { of: first.clone() };
+            return ready(Some(entry(&file, disposition)), bytes);
+        }
+        self.seen.insert(asset_id, file.source_name.clone());
+        let publisher = self.publisher;
+        async move {
+            let entry = publisher.publish(file, subtitles).await?;
+            Ok(Step {
+                entry: Some(entry),
+                bytes,
+            })
+        }
+        .boxed()
+    }
+
+    /// `false` when the publishing half has stopped (it failed).
+    async fn send(&self, step: StepFuture<'a>) -> bool {
+        self.tx.send(step).await.is_ok()
+    }
+}
+
+fn ready<'a>(entry: Option<BatchEntry>, bytes: u64) -> StepFuture<'a> {
+    futures::future::ready(Ok(Step { entry, bytes })).boxed()
 }
 
 /// A progress bar on stderr when `options` asks for one.
 pub(crate) fn progress_bar(options: &SubmitOptions) -> ProgressBar {
     if options.progress {
-        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} hashed, {bytes_per_sec}, {eta} left; {wide_msg}",
+            )
+            .expect("the template is valid"),
+        );
+        bar
     } else {
         ProgressBar::hidden()
     }
 }
 
-/// Stores the batch index of jobs already published, waits for them when `options` says so
-/// (`events`: the batch's subscription, made before publishing) and returns the summary.
+/// Stores `index` (a batch made whole in memory, e.g. by reprocessing, its jobs already
+/// published), waits for them when `options` says so (`events`: the batch's subscription, made
+/// before publishing) and returns the summary.
 pub(crate) async fn finish(
     store: &Store,
     queue: &Queue,
@@ -268,19 +457,12 @@ pub(crate) async fn finish(
     bar: &ProgressBar,
 ) -> Result<Summary, SchedulerError> {
     let batch_id = &index.batch_id;
-    let body = serde_json::to_vec_pretty(index).expect("batch indexes serialize");
-    store
-        .put_bytes(&keys::batch(batch_id), body, "application/json")
-        .await?;
-    let queued = index
-        .entries
-        .iter()
-        .filter(|e| matches!(e.disposition, Disposition::Queued { .. }))
-        .count();
-    info!(batch_id = %batch_id, queued, "Batch published");
-
+    crate::index::store_whole(store, index).await?;
+    let pending = follow::pending_of(index);
+    info!(batch_id = %batch_id, queued = pending.len(), "Batch published");
     if options.wait {
-        follow::follow(store, queue, Some(events), index, bar).await?;
+        let events = Some(events);
+        follow::follow(store, queue, events, batch_id, &index.profile, pending, bar).await?;
     }
     bar.finish_and_clear();
     if let Err(e) = queue.unsubscribe_events(batch_id).await {

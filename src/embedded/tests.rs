@@ -16,6 +16,9 @@ fn options() -> caravan_scheduler::SubmitOptions {
         progress: false,
         retry_failed: false,
         language: None,
+        uploads: caravan_scheduler::submit::DEFAULT_UPLOADS,
+        resume: None,
+        stop: Default::default(),
     }
 }
 

@@ -85,6 +85,22 @@ impl Store {
         }
     }
 
+    /// Writes a small object only if `key` does not exist yet, where the store can make that
+    /// atomic: `Some(true)` written, `Some(false)` it existed; `None` when the store cannot
+    /// (an S3 server that ignores `If-None-Match`): nothing was written, and the caller must
+    /// arbitrate another way. The lease's fast path.
+    pub async fn create_exclusive(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        media_type: &str,
+    ) -> Result<Option<bool>, StoreError> {
+        match self {
+            Store::Local(s) => s.put_bytes_if_absent(key, &bytes).await.map(Some),
+            Store::S3(s) => s.create_exclusive(key, bytes, media_type).await,
+        }
+    }
+
     /// Streams `key` into a new file at `path`.
     pub async fn get_to_file(&self, key: &str, path: &Path) -> Result<ObjectSummary, StoreError> {
         match self {
@@ -117,6 +133,18 @@ impl Store {
     /// Every object below `prefix` (a key prefix, e.g. `incoming/2026/`), with its size, in key
     /// order.
     pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let listed = self.list_with_times(prefix).await?;
+        Ok(listed
+            .into_iter()
+            .map(|(key, size, _)| (key, size))
+            .collect())
+    }
+
+    /// [`Self::list`] with each object's last-modified time.
+    pub async fn list_with_times(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, u64, SystemTime)>, StoreError> {
         match self {
             Store::Local(s) => s.list(prefix).await,
             Store::S3(s) => s.list(prefix).await,

@@ -178,7 +178,10 @@ impl LocalStore {
         }
     }
 
-    pub(crate) async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
+    pub(crate) async fn list(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, u64, std::time::SystemTime)>, StoreError> {
         // Only the folder the prefix names can hold its keys: walk from there, not the whole
         // store (which holds every derivative and IIIF tile). No valid key has an invalid prefix.
         let start = match prefix.rsplit_once('/') {
@@ -214,7 +217,8 @@ impl LocalStore {
                         .to_string_lossy()
                         .replace(std::path::MAIN_SEPARATOR, "/");
                     if key.starts_with(&prefix) && !key.ends_with(".partial") {
-                        found.push((key, meta.len()));
+                        let modified = meta.modified().map_err(|e| StoreError::io(&path, e))?;
+                        found.push((key, meta.len(), modified));
                     }
                 }
             }

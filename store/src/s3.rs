@@ -12,7 +12,6 @@ use aws_sdk_s3::config::{
 };
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,6 +22,8 @@ use crate::hashing::HashingCounter;
 use crate::key::key_components;
 use crate::object::ObjectSummary;
 use crate::secret::Secret;
+
+mod multipart;
 
 /// Where and how to reach the bucket. Built from `CARAVAN_S3_*` variables by
 /// [`S3Config::from_env`]; secrets may come from files (`*_FILE`, as Kubernetes mounts them).
@@ -141,7 +142,10 @@ impl S3Store {
         &self.bucket
     }
 
-    pub(crate) async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
+    pub(crate) async fn list(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, u64, std::time::SystemTime)>, StoreError> {
         let mut found = Vec::new();
         let mut token = None;
         loop {
@@ -156,7 +160,11 @@ impl S3Store {
                 .map_err(|e| self.classify(e, "list_objects_v2", prefix))?;
             for object in page.contents() {
                 if let Some(key) = object.key() {
-                    found.push((key.to_owned(), object.size().unwrap_or(0).max(0) as u64));
+                    let modified = (object.last_modified())
+                        .and_then(|t| std::time::SystemTime::try_from(*t).ok())
+                        .unwrap_or(std::time::UNIX_EPOCH);
+                    let size = object.size().unwrap_or(0).max(0) as u64;
+                    found.push((key.to_owned(), size, modified));
                 }
             }
             match page.next_continuation_token() {
@@ -181,7 +189,7 @@ impl S3Store {
         expires_in: std::time::Duration,
     ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
         let mut links = std::collections::BTreeMap::new();
-        for (key, _) in self.list(prefix).await? {
+        for (key, _, _) in self.list(prefix).await? {
             let link = self.presigned_get(&key, expires_in).await?;
             let relative = key.strip_prefix(prefix).unwrap_or(&key).to_owned();
             links.insert(relative, link);
@@ -261,89 +269,9 @@ impl S3Store {
             return Ok(hash.finish());
         }
 
-        let upload = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(media_type)
-            .send()
-            .await
-            .map_err(|e| self.classify(e, "create_multipart_upload", key))?;
-        let upload_id = upload.upload_id().unwrap_or_default().to_owned();
-        let result = tokio::select! {
-            r = self.upload_parts(key, &upload_id, first, &mut file, path, &mut hash) => r,
-            _ = cancel.cancelled() => Err(StoreError::Cancelled { key: key.to_owned() }),
-        };
-        match result {
-            Ok(parts) => {
-                self.client
-                    .complete_multipart_upload()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .upload_id(&upload_id)
-                    .multipart_upload(
-                        CompletedMultipartUpload::builder()
-                            .set_parts(Some(parts))
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .map_err(|e| self.classify(e, "complete_multipart_upload", key))?;
-                Ok(hash.finish())
-            }
-            Err(e) => {
-                let abort = self
-                    .client
-                    .abort_multipart_upload()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .upload_id(&upload_id)
-                    .send()
-                    .await;
-                if let Err(abort) = abort {
-                    tracing::warn!(key, error = %DisplayErrorContext(&abort), "Could not abort a failed multipart upload; the bucket's lifecycle rule must clean it up");
-                }
-                Err(e)
-            }
-        }
-    }
-
-    async fn upload_parts(
-        &self,
-        key: &str,
-        upload_id: &str,
-        first: Bytes,
-        file: &mut tokio::fs::File,
-        path: &Path,
-        hash: &mut HashingCounter,
-    ) -> Result<Vec<CompletedPart>, StoreError> {
-        let mut parts = Vec::new();
-        let mut chunk = first;
-        let mut number = 1;
-        while !chunk.is_empty() {
-            let response = self
-                .client
-                .upload_part()
-                .bucket(&self.bucket)
-                .key(key)
-                .upload_id(upload_id)
-                .part_number(number)
-                .body(ByteStream::from(chunk))
-                .send()
-                .await
-                .map_err(|e| self.classify(e, "upload_part", key))?;
-            parts.push(
-                CompletedPart::builder()
-                    .set_e_tag(response.e_tag().map(str::to_owned))
-                    .part_number(number)
-                    .build(),
-            );
-            number += 1;
-            chunk = read_part(file, self.part_size, path).await?;
-            hash.update(&chunk);
-        }
-        Ok(parts)
+        self.put_multipart(key, first, &mut file, path, media_type, &mut hash, cancel)
+            .await?;
+        Ok(hash.finish())
     }
 
     async fn put_object(&self, key: &str, body: Bytes, media_type: &str) -> Result<(), StoreError> {
@@ -410,6 +338,23 @@ impl S3Store {
             return Ok(false);
         }
         self.put_bytes(key, bytes, media_type).await.map(|_| true)
+    }
+
+    /// [`crate::Store::create_exclusive`]: atomic only where the server honours
+    /// `If-None-Match`; `None` (nothing written) where it does not.
+    pub(crate) async fn create_exclusive(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        media_type: &str,
+    ) -> Result<Option<bool>, StoreError> {
+        key_components(key)?;
+        if !self.honours_conditional_writes().await? {
+            return Ok(None);
+        }
+        self.put_if_none_match(key, bytes, media_type)
+            .await
+            .map(Some)
     }
 
     /// PUT with `If-None-Match: *`: `Ok(false)` when the server says the object exists (412).
@@ -585,7 +530,7 @@ impl S3Store {
 }
 
 /// Reads up to `size` bytes (less only at the end of the file).
-async fn read_part(
+pub(super) async fn read_part(
     file: &mut tokio::fs::File,
     size: usize,
     path: &Path,

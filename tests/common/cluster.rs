@@ -292,6 +292,12 @@ impl Cluster {
     /// `rabbitmqctl list_queues` figures for quorum queues lag by seconds). Dead-lettering is
     /// asynchronous, so this waits a moment for the count to settle.
     pub async fn dead_letters(&self) -> u64 {
+        self.messages_in(&format!("{}.dead", self.prefix)).await
+    }
+
+    /// Messages waiting in `queue`, counted by the broker (see [`Self::dead_letters`]), once
+    /// the count holds still.
+    pub async fn messages_in(&self, queue: &str) -> u64 {
         let connection =
             lapin::Connection::connect(caravan_testkit::broker::TEST_BROKER, Default::default())
                 .await
@@ -301,7 +307,7 @@ impl Cluster {
         for _ in 0..20 {
             let queue = channel
                 .queue_declare(
-                    &format!("{}.dead", self.prefix),
+                    queue,
                     lapin::options::QueueDeclareOptions {
                         passive: true,
                         ..Default::default()

@@ -34,7 +34,7 @@ async fn two_workers_process_a_batch_through_rabbitmq_and_s3() {
     }
     let batch_id = caravan_proto::BatchId::parse(first["batch_id"].as_str().unwrap()).unwrap();
     assert!(store
-        .size_of(&caravan_proto::keys::batch(&batch_id))
+        .size_of(&caravan_proto::keys::batch_header(&batch_id))
         .await
         .unwrap()
         .is_some());

@@ -21,7 +21,7 @@ async fn embedded_run_makes_verified_derivatives_and_a_rerun_does_no_work() {
     let batch_id = first["batch_id"].as_str().unwrap();
     assert!(out
         .path()
-        .join(format!("batches/{batch_id}.json"))
+        .join(format!("batches/{batch_id}/index.json"))
         .is_file());
     let status = run_json(
         &["status", batch_id, "--store-dir", out_path, "--json"],

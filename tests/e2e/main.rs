@@ -1,6 +1,7 @@
 //! End-to-end tests of the whole system: the real `caravan` binary, as users run it.
 //!
 //! - [`embedded`]: `caravan run`, no broker, no S3;
+//! - [`bulk`]: a large submission stopped half-way and resumed: each asset published once;
 //! - [`cluster`]: `caravan worker` processes on RabbitMQ and Garage, fed by `caravan submit`;
 //! - [`memory`]: the pipeline child under its memory limit, measured by the kernel;
 //! - [`operations`]: what operators watch: metrics, health and readiness, queue depths;
@@ -20,6 +21,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bulk;
 mod cluster;
 mod deploy;
 mod embedded;

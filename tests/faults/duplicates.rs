@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use caravan_proto::{keys, BatchId, BatchIndex, Disposition, ProfileName};
+use caravan_proto::{keys, BatchId, Disposition, ProfileName};
 
 use crate::common::Cluster;
 use crate::{fault_cluster, image_batch, tally, ONE_AT_A_TIME};
@@ -27,15 +27,10 @@ async fn row6_same_job_published_twice_concurrently() {
     );
     let summary = cluster.submit(batch.path(), &["--no-wait"]);
     let batch_id = summary["batch_id"].as_str().unwrap().to_owned();
-    let index: BatchIndex = serde_json::from_slice(
-        &cluster
-            .store
-            .get_bytes(&keys::batch(&BatchId::parse(&batch_id).unwrap()))
-            .await
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
+    let batch = BatchId::parse(&batch_id).unwrap();
+    let index = caravan_scheduler::index::load(&cluster.store, &batch)
+        .await
+        .unwrap();
     let entry = &index.entries[0];
     let asset = entry.asset_id.clone().unwrap();
     let Disposition::Queued { job_id } = entry.disposition else {

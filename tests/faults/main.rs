@@ -21,7 +21,7 @@ mod signing;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use caravan_proto::{keys, BatchId, BatchIndex, Disposition, ProfileName};
+use caravan_proto::{keys, BatchId, Disposition, ProfileName};
 
 use common::*;
 
@@ -74,15 +74,10 @@ impl Tally {
 
 /// Counts what the store says about `batch` and prints the row's figure.
 pub async fn tally(cluster: &Cluster, batch: &str, note: &str) -> Tally {
-    let index: BatchIndex = serde_json::from_slice(
-        &cluster
-            .store
-            .get_bytes(&keys::batch(&BatchId::parse(batch).unwrap()))
-            .await
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
+    let batch = BatchId::parse(batch).unwrap();
+    let index = caravan_scheduler::index::load(&cluster.store, &batch)
+        .await
+        .unwrap();
     let profile = ProfileName::default_profile();
     let mut tally = Tally::default();
     for entry in &index.entries {

@@ -1,7 +1,9 @@
 //! Leases: at most one worker processes an asset at a time, even when the broker delivers it
 //! twice (a job published twice; a redelivery racing a slow original).
 //!
-//! S3-compatible servers do not all honour conditional writes, so the lease is built from plain
+//! Where the store creates objects atomically (a folder; an S3 server honouring
+//! `If-None-Match`), a claim nobody holds is taken by creating it, at no extra cost. S3-compatible
+//! servers do not all honour conditional writes, so elsewhere the lease is built from plain
 //! writes: read the claim; if nobody fresh holds it, write ours, wait a moment and read it back.
 //! Of two workers that both wrote, both read the last write, so one proceeds. The holder
 //! refreshes its claim every [`REFRESH_EVERY`] while it works and deletes it at the end. A
@@ -78,6 +80,7 @@ impl Leases {
         let token = Uuid::new_v4();
         // The other holder's claim as last seen, and since when (on this worker's clock).
         let mut watched: Option<(Claim, Instant)> = None;
+        let mut create_refused = false;
         loop {
             // (held by another live worker, held by another that went silent)
             let (held_by_other, stale) = match self.read(&key).await? {
@@ -93,21 +96,44 @@ impl Leases {
                 _ => (false, false),
             };
             if !held_by_other {
+                let created = match stale || create_refused {
+                    false => self.create(&key, token, job).await?,
+                    true => None,
+                };
+                if created == Some(false) {
+                    // Another worker created it just now (look at it again), or an unreadable
+                    // claim is in the way (the plain path writes over it).
+                    create_refused = true;
+                    continue;
+                }
                 if stale {
                     tracing::info!("Taking over the lease of a worker that went silent");
                     self.metrics.lease_taken_over();
                 }
-                self.write(&key, token, job).await?;
-                tokio::time::sleep(SETTLE).await;
-                if self.read(&key).await?.is_some_and(|c| c.token == token) {
+                let held = match created {
+                    Some(_) => true,
+                    None => {
+                        self.write(&key, token, job).await?;
+                        tokio::time::sleep(SETTLE).await;
+                        self.read(&key).await?.is_some_and(|c| c.token == token)
+                    }
+                };
+                if held {
                     let refresher =
                         tokio::spawn(self.clone().refresh(key.clone(), token, job.clone()));
-                    return Ok(Acquired::Lease(Lease {
+                    let lease = Lease {
                         leases: self.clone(),
                         key,
                         token,
                         refresher,
-                    }));
+                    };
+                    // A holder that committed and released between our receipt check and our
+                    // claim: its work stands.
+                    if self.store.size_of(&receipt).await?.is_some() {
+                        lease.release().await;
+                        return Ok(Acquired::Committed);
+                    }
+                    return Ok(Acquired::Lease(lease));
                 }
             }
             tracing::info!("Another worker holds this asset; waiting for its receipt");
@@ -127,6 +153,23 @@ impl Leases {
     }
 
     async fn write(&self, key: &str, token: Uuid, job: &Job) -> Result<(), JobError> {
+        let body = self.claim(token, job);
+        self.store.put_bytes(key, body, "application/json").await?;
+        Ok(())
+    }
+
+    /// The fast path, where the store creates objects atomically (a folder; an S3 server that
+    /// honours `If-None-Match`): the claim is created only if there is none, and then it is
+    /// ours, with no settle. `None`: the store cannot, nothing written.
+    async fn create(&self, key: &str, token: Uuid, job: &Job) -> Result<Option<bool>, JobError> {
+        let body = self.claim(token, job);
+        Ok(self
+            .store
+            .create_exclusive(key, body, "application/json")
+            .await?)
+    }
+
+    fn claim(&self, token: Uuid, job: &Job) -> Vec<u8> {
         let claim = Claim {
             v: caravan_proto::PROTO_VERSION,
             token,
@@ -134,9 +177,7 @@ impl Leases {
             worker: self.worker.clone(),
             refreshed_at: Utc::now(),
         };
-        let body = serde_json::to_vec(&claim).expect("claims serialize");
-        self.store.put_bytes(key, body, "application/json").await?;
-        Ok(())
+        serde_json::to_vec(&claim).expect("claims serialize")
     }
 
     async fn refresh(self, key: String, token: Uuid, job: Job) {

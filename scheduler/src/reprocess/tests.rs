@@ -19,6 +19,7 @@ fn entry(name: &str, asset: &AssetId, size: u64) -> BatchEntry {
         kind: Some(JobKind::Image),
         media_type: Some("image/png".into()),
         size,
+        modified: None,
         disposition: Disposition::Queued {
             job_id: uuid::Uuid::new_v4(),
         },
@@ -33,6 +34,9 @@ fn options(masters: MasterMode) -> SubmitOptions {
         progress: false,
         retry_failed: false,
         language: None,
+        uploads: crate::submit::DEFAULT_UPLOADS,
+        resume: None,
+        stop: Default::default(),
     }
 }
 
