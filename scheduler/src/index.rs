@@ -45,24 +45,31 @@ pub struct Shards {
     whole: Option<Vec<BatchEntry>>,
 }
 
-impl Shards {
-    pub async fn open(store: &Store, header: &BatchHeader) -> Result<Self, SchedulerError> {
-        let batch = &header.batch_id;
-        let (keys, whole) = match store.size_of(&keys::batch_header(batch)).await? {
-            Some(_) => {
-                let mut keys = shard_keys(store, batch).await?;
-                keys.reverse();
-                (keys, None)
-            }
-            None => (Vec::new(), Some(whole(store, batch).await?.entries)),
-        };
-        Ok(Self {
-            store: store.clone(),
-            keys,
-            whole,
-        })
-    }
+/// A batch's header and its entries to read: one request for a sharded index's header (and a
+/// listing of its shards), or one read of an old whole index, which serves both.
+pub async fn open(store: &Store, batch: &BatchId) -> Result<(BatchHeader, Shards), SchedulerError> {
+    let key = keys::batch_header(batch);
+    let (header, keys, whole) = match store.get_bytes(&key).await? {
+        Some(bytes) => {
+            let header: BatchHeader = serde_json::from_slice(&bytes).map_err(|e| bad(&key, e))?;
+            let mut keys = shard_keys(store, batch).await?;
+            keys.reverse();
+            (header, keys, None)
+        }
+        None => {
+            let index = whole(store, batch).await?;
+            (header_of(&index), Vec::new(), Some(index.entries))
+        }
+    };
+    let shards = Shards {
+        store: store.clone(),
+        keys,
+        whole,
+    };
+    Ok((header, shards))
+}
 
+impl Shards {
     /// The next shard's entries; `None` after the last.
     pub async fn next(&mut self) -> Result<Option<Vec<BatchEntry>>, SchedulerError> {
         if let Some(entries) = self.whole.take() {
@@ -84,9 +91,8 @@ impl Shards {
 
 /// The whole index of `batch` in memory (either way it is stored).
 pub async fn load(store: &Store, batch: &BatchId) -> Result<BatchIndex, SchedulerError> {
-    let header = header(store, batch).await?;
+    let (header, mut shards) = open(store, batch).await?;
     let mut entries = Vec::new();
-    let mut shards = Shards::open(store, &header).await?;
     while let Some(shard) = shards.next().await? {
         entries.extend(shard);
     }

@@ -41,25 +41,12 @@ impl Outcomes {
         if assets < LIST_FROM {
             return Ok(Self::PerKey);
         }
-        let suffix = format!("/{profile}.json");
-        let mut receipts = HashMap::new();
-        for (key, _, modified) in list(store, keys::RECEIPTS).await? {
-            if let Some(d) = key
-                .strip_suffix(&suffix)
-                .and_then(|k| digest(k, keys::RECEIPTS))
-            {
-                receipts.insert(d, modified);
-            }
-        }
-        let mut failures = HashSet::new();
-        for (key, _, _) in list(store, "failures/").await? {
-            if let Some(d) = key
-                .strip_suffix(&suffix)
-                .and_then(|k| digest(k, "failures/"))
-            {
-                failures.insert(d);
-            }
-        }
+        let receipts: HashMap<Digest, SystemTime> =
+            records(list(store, keys::RECEIPTS).await?, keys::RECEIPTS, profile).collect();
+        let failures: HashSet<Digest> =
+            records(list(store, "failures/").await?, "failures/", profile)
+                .map(|(d, _)| d)
+                .collect();
         let mut stored = HashMap::new();
         if masters {
             for (key, size, _) in list(store, "masters/").await? {
@@ -131,6 +118,20 @@ async fn list(
         .try_collect()
         .await?;
     Ok(pages.into_iter().flatten().collect())
+}
+
+/// The asset and time of each `<prefix><sha256>/<profile>.json` among `listed`: the profile's
+/// record (receipt, failure) of each asset.
+fn records<'a>(
+    listed: Vec<(String, u64, SystemTime)>,
+    prefix: &'a str,
+    profile: &ProfileName,
+) -> impl Iterator<Item = (Digest, SystemTime)> + 'a {
+    let suffix = format!("/{profile}.json");
+    listed.into_iter().filter_map(move |(key, _, modified)| {
+        let asset = key.strip_suffix(&suffix).and_then(|k| digest(k, prefix))?;
+        Some((asset, modified))
+    })
 }
 
 /// The asset id a key below `prefix` starts with.

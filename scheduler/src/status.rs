@@ -94,9 +94,8 @@ pub async fn summarize(store: &Store, index: &BatchIndex) -> Result<Summary, Sch
 /// The current state of the stored batch `batch`, read shard by shard (receipts and failure
 /// records listed, not asked one by one, for a large batch).
 pub async fn summarize_stored(store: &Store, batch: &BatchId) -> Result<Summary, SchedulerError> {
-    let header = crate::index::header(store, batch).await?;
+    let (header, mut shards) = crate::index::open(store, batch).await?;
     let mut tally = Tally::new(store, &header).await?;
-    let mut shards = crate::index::Shards::open(store, &header).await?;
     while let Some(shard) = shards.next().await? {
         for entry in &shard {
             tally.add(entry).await?;

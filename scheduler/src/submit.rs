@@ -331,8 +331,7 @@ impl<'a> Steps<'a, '_> {
                     if video {
                         let name = file.source_name.rsplit('/').next().unwrap_or_default();
                         let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
-                        videos_done
-                            .insert(format!("{}/{stem}", listing::folder(&file.source_name)));
+                        videos_done.insert(video_key(&file.source_name, stem));
                     }
                     if !self.send(ready(None, file.size)).await {
                         return false;
@@ -346,7 +345,7 @@ impl<'a> Steps<'a, '_> {
         fresh.retain(|file| {
             let name = file.source_name.rsplit('/').next().unwrap_or_default();
             let of_done = caravan_proto::Sidecar::parse_name(name).is_some_and(|(stem, _, _)| {
-                videos_done.contains(&format!("{}/{stem}", listing::folder(&file.source_name)))
+                videos_done.contains(&video_key(&file.source_name, stem))
             });
             if of_done {
                 skipped.push(file.size);
@@ -423,6 +422,12 @@ impl<'a> Steps<'a, '_> {
     async fn send(&self, step: StepFuture<'a>) -> bool {
         self.tx.send(step).await.is_ok()
     }
+}
+
+/// A video's folder and stem, as its subtitle files name it (`box/film` for `box/film.mkv` and
+/// `box/film.th.vtt`).
+fn video_key(source_name: &str, stem: &str) -> String {
+    format!("{}/{stem}", listing::folder(source_name))
 }
 
 fn ready<'a>(entry: Option<BatchEntry>, bytes: u64) -> StepFuture<'a> {

@@ -34,9 +34,8 @@ impl Recorded {
         store: &Store,
         batch: &BatchId,
     ) -> Result<(BatchHeader, Self), SchedulerError> {
-        let header = crate::index::header(store, batch).await?;
+        let (header, mut shards) = crate::index::open(store, batch).await?;
         let mut recorded = Self::default();
-        let mut shards = crate::index::Shards::open(store, &header).await?;
         while let Some(shard) = shards.next().await? {
             for entry in shard {
                 recorded.add(entry);
