@@ -5,24 +5,35 @@
 //!    RabbitMQ): assets a second and peak RSS (`wait4`) at a tenth, half and all of them
 //!    (target ≥ 2,000/s, flat RSS ≤ 200 MiB). The reference: `sha256sum` of the same files in
 //!    the same run (the hashing every submission must do), the ratio printed.
-//! 2. Per-job overhead: tiny masters through `caravan run` (two slots) and through one
+//!    The largest set is then submitted to Garage on loopback, and `caravan status` of that
+//!    batch timed (target ≤ 10 s for 100,000).
+//! 2. Large masters: 20 of 200 MB submitted to Garage, in MB/s, against the same bytes sent as
+//!    one single-stream `PutObject` after another with the AWS SDK, and against `rclone copy`
+//!    with its defaults (target ≥ 3× single-stream and ≥ rclone). Each run writes bytes of its
+//!    own, so Garage's block deduplication spares none of them its writes.
+//! 3. Per-job overhead: tiny masters through `caravan run` (two slots) and through one
 //!    `caravan worker` (two slots, folder store): wall per job per slot, less each job's own
 //!    span from its receipt (`finished_at − started_at`: fetch, pipeline child, uploads), is
 //!    what the machinery around a job costs (target ≤ 20 ms).
 
 mod common;
 
-use std::path::Path;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::garage::Garage;
 use common::{fresh, measure, scale};
 
 const CARAVAN: &str = env!("CARGO_BIN_EXE_caravan");
 
 fn main() {
     let work = tempfile::tempdir().expect("a temporary folder");
-    submissions(work.path());
+    let garage = Garage::start(&format!("bench-bulk-{}", std::process::id()));
+    submissions(work.path(), &garage);
+    println!();
+    large_uploads(work.path(), &garage);
     println!();
     per_job_overhead(work.path());
 }
@@ -42,7 +53,7 @@ fn write_masters(dir: &Path, n: usize) {
     }
 }
 
-fn submissions(work: &Path) {
+fn submissions(work: &Path, garage: &Garage) {
     let total = ((100_000.0 * scale()) as usize).max(100);
     println!("| masters | caravan submit s | assets a second | peak RSS MiB | sha256sum s | ÷ sha256sum |");
     println!("|---|---|---|---|---|---|");
@@ -76,9 +87,137 @@ fn submissions(work: &Path) {
             hashing.wall.as_secs_f64(),
             common::ratio(ours.wall.as_secs_f64(), hashing.wall.as_secs_f64()),
         );
-        let _ = std::fs::remove_dir_all(&masters);
         let _ = std::fs::remove_dir_all(&store);
+        if n == total {
+            status_on_garage(&masters, n, garage);
+        }
+        let _ = std::fs::remove_dir_all(&masters);
     }
+}
+
+/// `n` masters submitted to Garage, then `caravan status` of that batch.
+fn status_on_garage(masters: &Path, n: usize, garage: &Garage) {
+    let prefix = format!("bench-bulk-s3-{}", std::process::id());
+    let mut submit = Command::new(CARAVAN);
+    submit
+        .args(["submit", masters.to_str().unwrap(), "--no-wait", "--json"])
+        .envs(garage.env.iter().map(|(k, v)| (k, v)))
+        .env("CARAVAN_QUEUE_PREFIX", &prefix)
+        .env("CARAVAN_LOG_FORMAT", "json");
+    let submitted = measure(submit);
+    caravan_testkit::broker::remove_topology(&prefix);
+    let summary: serde_json::Value = serde_json::from_slice(&submitted.stdout).unwrap();
+    let batch = summary["batch_id"].as_str().unwrap();
+    let mut status = Command::new(CARAVAN);
+    status
+        .args(["status", batch, "--no-queues", "--json"])
+        .envs(garage.env.iter().map(|(k, v)| (k, v)));
+    let answered = measure(status);
+    let counted: serde_json::Value = serde_json::from_slice(&answered.stdout).unwrap();
+    assert_eq!(
+        counted["pending"].as_array().unwrap().len(),
+        n,
+        "status counts every submitted master as pending"
+    );
+    println!(
+        "to Garage: {n} masters submitted in {:.2} s ({:.0} a second, peak RSS {:.0} MiB); \
+         caravan status of that batch: {:.2} s, peak RSS {:.0} MiB",
+        submitted.wall.as_secs_f64(),
+        n as f64 / submitted.wall.as_secs_f64(),
+        submitted.peak_rss_mib,
+        answered.wall.as_secs_f64(),
+        answered.peak_rss_mib,
+    );
+}
+
+/// `count` files of `size` bytes under `dir` that sniff as PNG, their 1 MiB blocks unlike any
+/// other file's or any other call's (`seed`): Garage stores a block it has seen once.
+fn write_large(dir: &Path, count: usize, size: usize, seed: u64) -> Vec<PathBuf> {
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x08\0\0\0\x08\x08\x02\0\0\0";
+    const BLOCK: usize = 1 << 20;
+    let mut noise = vec![0u8; BLOCK];
+    std::fs::File::open("/dev/urandom")
+        .unwrap()
+        .read_exact(&mut noise)
+        .unwrap();
+    noise[..PNG.len()].copy_from_slice(PNG);
+    (0..count)
+        .map(|i| {
+            let path = dir.join(format!("reel-{i:02}.png"));
+            let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+            let mut written = 0;
+            for block in 0u64.. {
+                if written >= size {
+                    break;
+                }
+                let stamp = [seed, i as u64, block].map(u64::to_le_bytes).concat();
+                noise[64..64 + stamp.len()].copy_from_slice(&stamp);
+                let take = BLOCK.min(size - written);
+                file.write_all(&noise[..take]).unwrap();
+                written += take;
+            }
+            file.flush().unwrap();
+            path
+        })
+        .collect()
+}
+
+fn large_uploads(work: &Path, garage: &Garage) {
+    const COUNT: usize = 20;
+    let size = ((200.0 * scale()) as usize).max(2) << 20;
+    let dir = fresh(work, "large");
+    let megabytes = (COUNT * size) as f64 / 1e6;
+    println!(
+        "{COUNT} masters of {} MiB to Garage on loopback ({megabytes:.0} MB)",
+        size >> 20
+    );
+    println!("| upload | s | MB/s | ÷ ours (MB/s) |");
+    println!("|---|---|---|---|");
+
+    let files = write_large(&dir, COUNT, size, 1);
+    let prefix = format!("bench-bulk-large-{}", std::process::id());
+    let mut submit = Command::new(CARAVAN);
+    submit
+        .args(["submit", dir.to_str().unwrap(), "--no-wait", "--json"])
+        .envs(garage.env.iter().map(|(k, v)| (k, v)))
+        .env("CARAVAN_QUEUE_PREFIX", &prefix)
+        .env("CARAVAN_LOG_FORMAT", "json");
+    let submitted = measure(submit);
+    caravan_testkit::broker::remove_topology(&prefix);
+    let summary: serde_json::Value = serde_json::from_slice(&submitted.stdout).unwrap();
+    assert_eq!(
+        summary["pending"].as_array().unwrap().len(),
+        COUNT,
+        "every large master submitted"
+    );
+    let ours = submitted.wall.as_secs_f64();
+
+    write_large(&dir, COUNT, size, 2);
+    let started = Instant::now();
+    garage.put_one_by_one(&files, "single-stream");
+    let single = started.elapsed().as_secs_f64();
+
+    write_large(&dir, COUNT, size, 3);
+    let mut rclone = garage.rclone();
+    rclone.args([
+        "copy",
+        dir.to_str().unwrap(),
+        &format!("garage:{}/rclone", garage.bucket),
+    ]);
+    let copied = measure(rclone).wall.as_secs_f64();
+
+    for (name, wall) in [
+        ("caravan submit (hashing and publishing included)", ours),
+        ("AWS SDK, one PutObject after another", single),
+        ("rclone copy, its defaults", copied),
+    ] {
+        println!(
+            "| {name} | {wall:.2} | {:.0} | {} |",
+            megabytes / wall,
+            common::ratio(megabytes / ours, megabytes / wall),
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn per_job_overhead(work: &Path) {

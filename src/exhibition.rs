@@ -106,6 +106,7 @@ async fn process(
             language: None,
             uploads: caravan_scheduler::submit::DEFAULT_UPLOADS,
             resume: None,
+            resume_unfinished: false,
             stop: cancel.clone(),
         };
         let assets: Vec<_> = (unprocessed.works.iter())

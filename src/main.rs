@@ -59,6 +59,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 language: args.catalogue.language,
                 uploads: caravan_scheduler::submit::DEFAULT_UPLOADS,
                 resume: None,
+                resume_unfinished: false,
                 stop: Default::default(),
             };
             let summary = embedded::run(&args.source, &args.out, config, options, cancel).await?;
@@ -113,6 +114,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 language: args.catalogue.language,
                 uploads: args.uploads.max(1),
                 resume,
+                resume_unfinished: !args.new_batch,
                 stop: cancel,
             };
             let summary = caravan_scheduler::submit(&store, &queue, &source, &options).await?;

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use caravan_proto::{JobKind, Profile};
+
+pub mod garage;
 pub use caravan_testkit::process::{measure, Measured};
 
 /// `caravan exec-job` (the worker's pipeline child) on `input`, writing into `out`.

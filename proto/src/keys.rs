@@ -78,6 +78,14 @@ pub fn batch_shard(batch: &BatchId, n: u32) -> String {
     format!("{}{n:06}.jsonl", batch_shards(batch))
 }
 
+pub const SUBMISSIONS: &str = "submissions/";
+
+/// Which batch an unfinished submission of one source with one profile writes, named by the
+/// SHA-256 (hex) of `<source>\n<profile>`: submitting the same source again finds it there.
+pub fn unfinished_submission(source_digest: &str) -> String {
+    format!("{SUBMISSIONS}{source_digest}.json")
+}
+
 /// The batch a key below `batches/` belongs to, if it is a header or a whole index.
 pub fn parse_batch_index(key: &str) -> Option<BatchId> {
     let rest = key.strip_prefix(BATCHES)?;

@@ -26,6 +26,9 @@ pub enum SchedulerError {
     #[error("the submission of batch {batch} stopped; what was published goes on, and `caravan submit --resume {batch}` (with the same source) submits the rest")]
     Interrupted { batch: String },
 
+    #[error("batch {batch} of the same source and profile is still being submitted, or its submitter died: `caravan submit --resume {batch}` goes on with it if no other submission is running, `--new-batch` starts a batch of its own")]
+    StillSubmitting { batch: String },
+
     #[error("stopped waiting for batch {batch}; its jobs go on, see `caravan status {batch}`")]
     StoppedWaiting { batch: String },
 

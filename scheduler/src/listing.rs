@@ -1,21 +1,28 @@
-//! A submission folder's files as names, sizes and modification times — no file is opened —
-//! grouped for hashing: by folder, and within a folder cut only where no video can be
+//! A submission's files as names, sizes and modification times — no file is opened, no object
+//! fetched — from a folder ([`list`]) or a prefix of the store ([`list_objects`]), grouped for
+//! hashing: by folder, and within a folder cut only where no video can be
 //! separated from its subtitle files (`film.mkv`, `film.th.vtt` share what comes before their
 //! first dot).
 
 use std::path::{Path, PathBuf};
 
+use caravan_store::Store;
+
+use crate::metadata::METADATA_FILE;
 use crate::SchedulerError;
 
-/// One file of the submission folder, not yet read.
+/// One file of the submission, not yet read.
 #[derive(Debug, Clone)]
 pub struct Listed {
-    /// Path relative to the submission folder, `/`-separated.
+    /// Path relative to the submission folder (or prefix), `/`-separated.
     pub source_name: String,
+    /// Where it is on this machine; empty for an object of the store until it is fetched.
     pub path: PathBuf,
     pub size: u64,
-    /// Modification time, Unix seconds.
+    /// Modification time (an object's last-modified time), Unix seconds.
     pub modified: i64,
+    /// The object's key, for a file of a store prefix.
+    pub object: Option<String>,
 }
 
 /// Files hashed together before their subtitle files are paired with their videos.
@@ -54,7 +61,7 @@ pub fn list(root: &Path) -> Result<Vec<Listed>, SchedulerError> {
             continue;
         }
         let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        if relative == Path::new(crate::metadata::METADATA_FILE) {
+        if relative == Path::new(METADATA_FILE) {
             continue; // the submission's catalogue, not a master
         }
         // A file that cannot be stat'ed is listed as empty-sized; hashing it says why.
@@ -68,9 +75,43 @@ pub fn list(root: &Path) -> Result<Vec<Listed>, SchedulerError> {
             path: entry.path().to_owned(),
             size,
             modified,
+            object: None,
         });
     }
     // A folder's files together, even when subfolders came between them in the walk.
+    files.sort_by(|a, b| folder(&a.source_name).cmp(folder(&b.source_name)));
+    Ok(files)
+}
+
+/// Every object below `prefix` of `store` (masters uploaded straight into the bucket, e.g. by
+/// a digitization station), as [`list`] gives a folder's files: named relative to the prefix,
+/// hidden objects (a segment starting with `.`) and the catalogue left out, a folder's objects
+/// together. One paged listing; nothing is fetched.
+pub async fn list_objects(store: &Store, prefix: &str) -> Result<Vec<Listed>, SchedulerError> {
+    let below = match prefix.trim_end_matches('/') {
+        "" => String::new(),
+        p => format!("{p}/"),
+    };
+    let mut files = Vec::new();
+    for (key, size, modified) in store.list_with_times(&below).await? {
+        let relative = key.strip_prefix(&below).unwrap_or(&key).to_owned();
+        if relative.is_empty()
+            || relative == METADATA_FILE
+            || relative.split('/').any(|s| s.starts_with('.'))
+        {
+            continue;
+        }
+        let modified = modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        files.push(Listed {
+            source_name: relative,
+            path: PathBuf::new(),
+            size,
+            modified,
+            object: Some(key),
+        });
+    }
     files.sort_by(|a, b| folder(&a.source_name).cmp(folder(&b.source_name)));
     Ok(files)
 }
@@ -125,6 +166,7 @@ mod tests {
             path: PathBuf::from(name),
             size: 1,
             modified: 0,
+            object: None,
         }
     }
 
@@ -164,5 +206,38 @@ mod tests {
             .map(|f| f.source_name)
             .collect();
         assert_eq!(names, ["a.tif", "z.tif", "m/inner.tif"]);
+    }
+
+    #[tokio::test]
+    async fn a_prefix_lists_its_objects_only_without_hidden_ones_or_the_catalogue() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::Local(caravan_store::LocalStore::new(dir.path().to_owned()));
+        for key in [
+            "incoming/a.tif",
+            "incoming/m/inner.tif",
+            "incoming/z.tif",
+            "incoming/.DS_Store",
+            "incoming/.partial/b.tif",
+            "incoming/caravan-metadata.csv",
+            "incoming-2/other.tif",
+        ] {
+            store
+                .put_bytes(key, b"x".to_vec(), "image/tiff")
+                .await
+                .unwrap();
+        }
+        let listed = list_objects(&store, "incoming").await.unwrap();
+        let names: Vec<(&str, &str)> = (listed.iter())
+            .map(|f| (f.source_name.as_str(), f.object.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("a.tif", "incoming/a.tif"),
+                ("z.tif", "incoming/z.tif"),
+                ("m/inner.tif", "incoming/m/inner.tif")
+            ]
+        );
+        assert!(listed.iter().all(|f| f.size == 1 && f.modified > 0));
     }
 }

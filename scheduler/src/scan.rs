@@ -1,4 +1,5 @@
-//! Walks a submission folder: each regular file is recognised by its content and hashed.
+//! A submission's files read: each recognised by its content and hashed (a store prefix's
+//! objects fetched for it first).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -17,9 +18,12 @@ pub struct ScannedFile {
     pub source_name: String,
     pub path: PathBuf,
     pub size: u64,
-    /// Modification time (Unix seconds) as listed, for resuming; `None` for store objects.
+    /// Modification time (Unix seconds) as listed, for resuming.
     pub modified: Option<i64>,
     pub outcome: ScanOutcome,
+    /// The object it was read from, for a file of a store prefix (its master is copied from
+    /// there on the server; `path` is a local copy, kept only for a subtitle file).
+    pub object: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,83 +64,68 @@ pub async fn scan(
     Ok(results)
 }
 
-/// Every object below `prefix` in the store (masters uploaded straight into the bucket, e.g. by
-/// a digitization station): each is streamed to a temporary file, recognised and hashed, and
-/// stored as `masters/<sha256>` if the store does not have it yet. One master is on local disk
-/// at a time. Hidden objects (a last segment starting with `.`) are left out.
-pub async fn scan_store(
+/// Reads one listed file: hashed and recognised where it is, or, for an object of the store,
+/// fetched into [`fetch_folder`] first (a subtitle file stays there until the submission
+/// uploads it; any other object's copy is removed at once: its master is copied on the
+/// server). An object that cannot be fetched is rejected as unreadable.
+pub(crate) async fn examine_listed(
     store: &caravan_store::Store,
-    prefix: &str,
-    mut on_file: impl FnMut(&ScannedFile),
-) -> Result<Vec<ScannedFile>, SchedulerError> {
-    let objects = store.list(prefix).await?;
-    let scratch =
-        std::env::temp_dir().join(format!("caravan-submit-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&scratch).map_err(|source| SchedulerError::Source {
-        path: scratch.clone(),
-        source,
-    })?;
-    let keep = sidecar_folder();
-    let result = async {
-        let mut results = Vec::with_capacity(objects.len());
-        for (key, _) in objects {
-            let relative = key
-                .strip_prefix(prefix)
-                .unwrap_or(&key)
-                .trim_start_matches('/')
-                .to_owned();
-            if relative.is_empty()
-                || relative == crate::metadata::METADATA_FILE
-                || relative
-                    .rsplit('/')
-                    .next()
-                    .is_some_and(|n| n.starts_with('.'))
-            {
-                continue;
+    listed: crate::listing::Listed,
+) -> ScannedFile {
+    let crate::listing::Listed {
+        source_name,
+        path,
+        modified,
+        object,
+        size,
+    } = listed;
+    let path = match &object {
+        None => path,
+        Some(key) => {
+            let folder = fetch_folder();
+            let fetched = folder.join(uuid::Uuid::new_v4().simple().to_string());
+            let got = match std::fs::create_dir_all(&folder) {
+                Ok(()) => (store.get_to_file(key, &fetched).await)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(format!("{}: {e}", folder.display())),
+            };
+            if let Err(e) = got {
+                let _ = std::fs::remove_file(&fetched);
+                return ScannedFile {
+                    source_name,
+                    path: fetched,
+                    size,
+                    modified: Some(modified),
+                    outcome: ScanOutcome::Rejected {
+                        code: FailureCode::Unreadable,
+                        message: format!(
+                            "cannot fetch the object {key}: {e}; check the store, then submit again"
+                        ),
+                    },
+                    object,
+                };
             }
-            let path = scratch.join("master");
-            store.get_to_file(&key, &path).await?;
-            let examined_path = path.clone();
-            let file = tokio::task::spawn_blocking(move || examine(relative, examined_path))
-                .await
-                .expect("examining a file does not panic");
-            if let ScanOutcome::Media { asset_id, sniffed } = &file.outcome {
-                let master = caravan_proto::keys::master(asset_id);
-                if store.size_of(&master).await? != Some(file.size) {
-                    store
-                        .put_file(&master, &path, sniffed.media_type, &Default::default())
-                        .await?;
-                }
-            }
-            let mut file = file;
-            let name = file.source_name.rsplit('/').next().unwrap_or_default();
-            if caravan_proto::Sidecar::parse_name(name).is_some() {
-                // A subtitle file: kept on disk for the submission to attach to its video's
-                // job (it removes it once uploaded).
-                let kept = keep.join(results.len().to_string());
-                std::fs::create_dir_all(&keep)
-                    .and_then(|()| std::fs::rename(&path, &kept))
-                    .map_err(|source| SchedulerError::Source {
-                        path: kept.clone(),
-                        source,
-                    })?;
-                file.path = kept;
-            }
-            let _ = std::fs::remove_file(&path);
-            on_file(&file);
-            results.push(file);
+            fetched
         }
-        Ok(results)
+    };
+    let mut file = tokio::task::spawn_blocking(move || examine(source_name, path))
+        .await
+        .expect("examining a file does not panic");
+    file.modified = Some(modified);
+    if object.is_some() {
+        let name = file.source_name.rsplit('/').next().unwrap_or_default();
+        if caravan_proto::Sidecar::parse_name(name).is_none() {
+            let _ = std::fs::remove_file(&file.path);
+        }
+        file.object = object;
     }
-    .await;
-    let _ = std::fs::remove_dir_all(&scratch);
-    result
+    file
 }
 
-/// Where a store submission keeps its subtitle files until they are uploaded with their
-/// video's job (removed by the submission).
-pub(crate) fn sidecar_folder() -> PathBuf {
-    std::env::temp_dir().join(format!("caravan-submit-sidecars-{}", std::process::id()))
+/// Where a store prefix's objects are fetched to be examined (removed by the submission).
+pub(crate) fn fetch_folder() -> PathBuf {
+    std::env::temp_dir().join(format!("caravan-submit-fetched-{}", std::process::id()))
 }
 
 pub(crate) fn examine(source_name: String, path: PathBuf) -> ScannedFile {
@@ -146,6 +135,7 @@ pub(crate) fn examine(source_name: String, path: PathBuf) -> ScannedFile {
         size,
         modified: None,
         outcome: ScanOutcome::Rejected { code, message },
+        object: None,
     };
     let (size, head, sha) = match hash_file(&path) {
         Ok(v) => v,
@@ -174,6 +164,7 @@ pub(crate) fn examine(source_name: String, path: PathBuf) -> ScannedFile {
                 asset_id: AssetId::parse(sha).expect("a SHA-256 in hex is a valid asset id"),
                 sniffed,
             },
+            object: None,
         },
         None => rejected(
             size,

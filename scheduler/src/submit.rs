@@ -2,7 +2,8 @@
 //! wait until every job has ended.
 //!
 //! A pipeline, so that a large submission is bounded by hashing and the link, not by round
-//! trips: the folder is listed (names, sizes, times), files are hashed a few at a time in
+//! trips: the folder (or store prefix) is listed (names, sizes, times), files (objects fetched
+//! first; their masters then copied on the server, not uploaded) are hashed a few at a time in
 //! groups ([`listing::chunks`]), and each new asset's existence checks, uploads and publish run
 //! [`SubmitOptions::uploads`] at a time (publisher confirms in flight together), while the
 //! batch index is written shard by shard ([`crate::index::IndexWriter`]). A bounded channel
@@ -36,6 +37,7 @@ use crate::{follow, SchedulerError};
 mod options;
 mod publish;
 mod resume;
+mod unfinished;
 
 pub use options::{MasterMode, Source, SubmitOptions, DEFAULT_UPLOADS};
 
@@ -74,7 +76,17 @@ pub async fn submit(
         other => other.clone(),
     };
     let (described, catalogue_bytes) = describe(store, source, options).await?;
-    let (header, recorded) = match &options.resume {
+    // A broker's queue keeps the jobs an interrupted submission published; the in-process
+    // queue does not, so only a submission to a broker goes on with an earlier batch unasked.
+    let durable = matches!(queue, Queue::Amqp(_));
+    let resume = match &options.resume {
+        Some(batch) => Some(batch.clone()),
+        None if options.resume_unfinished && durable => {
+            unfinished::find(store, &described, &options.profile).await?
+        }
+        None => None,
+    };
+    let (header, recorded) = match &resume {
         Some(batch) => {
             let (header, recorded) = Recorded::load(store, batch).await?;
             if header.source != described || header.profile != options.profile {
@@ -102,6 +114,7 @@ pub async fn submit(
         ),
     };
     let batch_id = header.batch_id.clone();
+    let remembered = header.clone();
     let catalogue = match catalogue_bytes {
         Some(bytes) => Catalogue::parse(
             &String::from_utf8_lossy(&bytes),
@@ -117,21 +130,22 @@ pub async fn submit(
                 .await
                 .expect("listing does not panic")?
         }
-        Source::StorePrefix(_) => Vec::new(),
+        Source::StorePrefix(prefix) => listing::list_objects(store, prefix).await?,
     };
-    if matches!(source, Source::Folder(_)) {
-        check_catalogue(&catalogue, listing.iter().map(|f| f.source_name.as_str()));
-    }
+    check_catalogue(&catalogue, listing.iter().map(|f| f.source_name.as_str()));
     let total_bytes: u64 = listing.iter().map(|f| f.size).sum();
     info!(batch_id = %batch_id, files = listing.len(), bytes = total_bytes, source = %described, "Listed the submission");
     bar.set_length(total_bytes);
 
     // Subscribe before publishing, so no event of this batch is missed.
     let events = queue.subscribe_events(&batch_id).await?;
-    let mut writer = match options.resume {
+    let mut writer = match resume {
         Some(_) => IndexWriter::reopen(store, header).await?,
         None => IndexWriter::create(store, header).await?,
     };
+    if durable {
+        unfinished::remember(store, &remembered).await?;
+    }
     let upload = options.masters == MasterMode::Upload;
     let outcomes = Outcomes::for_assets(store, &options.profile, listing.len(), upload).await?;
     let publisher = Publisher {
@@ -142,6 +156,7 @@ pub async fn submit(
         outcomes: &outcomes,
         batch_id: &batch_id,
         uploaded: Default::default(),
+        copied: Default::default(),
     };
     let in_flight = options.uploads.max(1);
     let (tx, rx) = tokio::sync::mpsc::channel::<StepFuture<'_>>(in_flight);
@@ -158,18 +173,9 @@ pub async fn submit(
             publisher: &publisher,
             stop: &options.stop,
         };
-        match source {
-            Source::Folder(_) => {
-                for chunk in listing::chunks(listing) {
-                    if !steps.folder_chunk(chunk, &recorded).await {
-                        break;
-                    }
-                }
-            }
-            Source::StorePrefix(prefix) => {
-                let files = crate::scan::scan_store(store, prefix, |_| {}).await?;
-                check_catalogue(&catalogue, files.iter().map(|f| f.source_name.as_str()));
-                steps.files(files).await;
+        for chunk in listing::chunks(listing) {
+            if !steps.chunk(chunk, &recorded).await {
+                break;
             }
         }
         Ok::<(), SchedulerError>(())
@@ -201,8 +207,12 @@ pub async fn submit(
                 writer.push(&entry).await?;
             }
             let uploaded = publisher.uploaded.load(Ordering::Relaxed);
+            let copied = match publisher.copied.load(Ordering::Relaxed) {
+                0 => String::new(),
+                n => format!(", {} copied in the store", indicatif::HumanBytes(n)),
+            };
             bar.set_message(format!(
-                "{published_files} files, {queued} published, {} uploaded",
+                "{published_files} files, {queued} published, {} uploaded{copied}",
                 indicatif::HumanBytes(uploaded)
             ));
         }
@@ -210,8 +220,8 @@ pub async fn submit(
     };
     let (produced, consumed) = tokio::join!(producer, consumer);
     if matches!(source, Source::StorePrefix(_)) {
-        // The subtitle files scanned from the store are uploaded now (or had no video).
-        let _ = std::fs::remove_dir_all(crate::scan::sidecar_folder());
+        // The subtitle files fetched from the store are uploaded now (or had no video).
+        let _ = std::fs::remove_dir_all(crate::scan::fetch_folder());
     }
     let interrupted = options.stop.is_cancelled() || produced.is_err() || consumed.is_err();
     let state = match interrupted {
@@ -227,12 +237,19 @@ pub async fn submit(
         (Ok(()), Ok(done)) => done,
     };
     closed?;
+    if durable && !interrupted {
+        unfinished::forget(store, &remembered).await?;
+    }
     if interrupted {
         return Err(SchedulerError::Interrupted {
             batch: batch_id.to_string(),
         });
     }
-    info!(batch_id = %batch_id, queued, "Batch published");
+    let (uploaded, copied) = (
+        publisher.uploaded.load(Ordering::Relaxed),
+        publisher.copied.load(Ordering::Relaxed),
+    );
+    info!(batch_id = %batch_id, queued, uploaded_bytes = uploaded, copied_bytes = copied, "Batch published");
     if options.wait {
         let followed = follow::follow(
             store,
@@ -322,7 +339,7 @@ struct Steps<'a, 's> {
 impl<'a> Steps<'a, '_> {
     /// Hashes a group of listed files (leaving out what `recorded` has) and sends their steps;
     /// `false` once the submission is to stop.
-    async fn folder_chunk(&mut self, chunk: Vec<listing::Listed>, recorded: &Recorded) -> bool {
+    async fn chunk(&mut self, chunk: Vec<listing::Listed>, recorded: &Recorded) -> bool {
         let mut fresh = Vec::new();
         let mut videos_done = std::collections::HashSet::new();
         for file in chunk {
@@ -357,17 +374,9 @@ impl<'a> Steps<'a, '_> {
                 return false;
             }
         }
+        let store = self.publisher.store;
         let files: Vec<ScannedFile> = futures::stream::iter(fresh)
-            .map(|listed| async move {
-                let modified = listed.modified;
-                let mut file = tokio::task::spawn_blocking(move || {
-                    crate::scan::examine(listed.source_name, listed.path)
-                })
-                .await
-                .expect("examining a file does not panic");
-                file.modified = Some(modified);
-                file
-            })
+            .map(|listed| crate::scan::examine_listed(store, listed))
             .buffered(PARALLEL_HASHES)
             .collect()
             .await;

@@ -18,6 +18,7 @@ fn options() -> caravan_scheduler::SubmitOptions {
         language: None,
         uploads: caravan_scheduler::submit::DEFAULT_UPLOADS,
         resume: None,
+        resume_unfinished: false,
         stop: Default::default(),
     }
 }

@@ -151,6 +151,22 @@ impl Store {
         }
     }
 
+    /// Copies the object `from` (`size` bytes, as listed) to `to`, which gets `media_type`,
+    /// without the bytes passing through this machine where the store allows (S3: a
+    /// server-side copy; a folder: a file copy).
+    pub async fn copy(
+        &self,
+        from: &str,
+        to: &str,
+        size: u64,
+        media_type: &str,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Local(s) => s.put_file(to, &s.path_of(from)?).await.map(|_| ()),
+            Store::S3(s) => s.copy(from, to, size, media_type).await,
+        }
+    }
+
     /// Removes an object; removing a missing object is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self {

@@ -23,6 +23,7 @@ use crate::key::key_components;
 use crate::object::ObjectSummary;
 use crate::secret::Secret;
 
+mod copy;
 mod multipart;
 
 /// Where and how to reach the bucket. Built from `CARAVAN_S3_*` variables by

@@ -1,5 +1,6 @@
-//! Bulk submissions: a `caravan submit` stopped half-way (Ctrl-C) and resumed publishes every
-//! asset exactly once and uploads nothing twice, through RabbitMQ and Garage.
+//! Bulk submissions: a `caravan submit` stopped half-way (Ctrl-C), submitted again (stopped once
+//! more) and resumed publishes every asset exactly once and uploads nothing twice, through
+//! RabbitMQ and Garage.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -36,33 +37,8 @@ async fn an_interrupted_submission_resumes_publishing_each_asset_once() {
     let dir = tempfile::tempdir().unwrap();
     write_masters(dir.path(), MASTERS);
 
-    let mut first = caravan();
-    first
-        .args([
-            "submit",
-            dir.path().to_str().unwrap(),
-            "--no-wait",
-            "--json",
-        ])
-        .args(["--uploads", "2"])
-        .envs(cluster.envs.iter().map(|(k, v)| (k, v)))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = first.spawn().unwrap();
     // Ctrl-C once a few hundred masters are up.
-    let started = Instant::now();
-    while masters(&cluster).await.len() < 300 {
-        assert!(started.elapsed() < Duration::from_secs(120), "no progress");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("--resume"), "says how to go on: {stderr}");
+    submit_until(&cluster, dir.path(), 300).await;
 
     let batches = cluster.store.list("batches/").await.unwrap();
     let header_key = (batches.iter())
@@ -90,7 +66,32 @@ async fn an_interrupted_submission_resumes_publishing_each_asset_once() {
         "{status}"
     );
 
+    // Submitting the same folder again goes on with the same batch (stopped once more).
     tokio::time::sleep(Duration::from_millis(1100)).await; // a re-upload would show a later time
+    let again = submit_until(&cluster, dir.path(), recorded + 300).await;
+    assert!(again.contains(batch.as_str()), "the same batch: {again}");
+    let resumed = caravan_scheduler::index::load(&cluster.store, &batch)
+        .await
+        .unwrap();
+    assert!(
+        (recorded + 300..MASTERS).contains(&resumed.entries.len()),
+        "went on with the batch: {} entries",
+        resumed.entries.len()
+    );
+    assert_eq!(
+        cluster
+            .store
+            .list("batches/")
+            .await
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.ends_with("/index.json"))
+            .count(),
+        1,
+        "no second batch"
+    );
+
+    // `--resume <batch>` (its source from the index) submits the rest.
     let mut resume = caravan();
     resume
         .args(["submit", "--resume", batch.as_str(), "--no-wait", "--json"])
@@ -137,4 +138,36 @@ async fn an_interrupted_submission_resumes_publishing_each_asset_once() {
         .await
         .unwrap();
     assert_eq!(header.state, SubmissionState::Complete);
+    // Complete: submitting the folder again would make a batch of its own.
+    assert!(
+        cluster.store.list("submissions/").await.unwrap().is_empty(),
+        "no unfinished submission is remembered"
+    );
+}
+
+/// Runs `caravan submit <dir>` and interrupts it (SIGINT) once `stored` masters are in the
+/// store; returns what it wrote to stderr, which says how to go on.
+async fn submit_until(cluster: &Cluster, dir: &Path, stored: usize) -> String {
+    let mut submit = caravan();
+    submit
+        .args(["submit", dir.to_str().unwrap(), "--no-wait", "--json"])
+        .args(["--uploads", "2"])
+        .envs(cluster.envs.iter().map(|(k, v)| (k, v)))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = submit.spawn().unwrap();
+    let started = Instant::now();
+    while masters(cluster).await.len() < stored {
+        assert!(started.elapsed() < Duration::from_secs(120), "no progress");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("--resume"), "says how to go on: {stderr}");
+    stderr
 }

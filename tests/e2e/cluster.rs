@@ -98,8 +98,32 @@ async fn a_batch_already_uploaded_under_a_bucket_prefix_can_be_submitted() {
 
     cluster.start_worker(&[]);
     let source = format!("s3://{}/incoming/", cluster.prefix);
-    let first = cluster.run_json(&["submit", &source, "--json"]);
+    let mut submit = caravan();
+    submit
+        .args(["submit", &source, "--json"])
+        .envs(cluster.envs.iter().map(|(k, v)| (k, v)))
+        .env("CARAVAN_LOG_FORMAT", "json");
+    let out = output_within(submit, std::time::Duration::from_secs(600));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     check_first_run(&first);
+    // The masters were copied on the server, not fetched and uploaded again: only subtitle
+    // files (kept to travel with their video's job) went up from this machine.
+    let published: serde_json::Value = (stderr.lines())
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "Batch published")
+        .unwrap_or_else(|| panic!("no \"Batch published\" record: {stderr}"));
+    let subtitle_bytes: u64 = (files_below(sample_batch()).iter())
+        .filter(|f| f.extension().is_some_and(|e| e == "vtt" || e == "srt"))
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    let fields = &published["fields"];
+    assert!(fields["copied_bytes"].as_u64().unwrap() > 0, "{published}");
+    assert!(
+        fields["uploaded_bytes"].as_u64().unwrap() <= subtitle_bytes,
+        "{published}: more than the {subtitle_bytes} bytes of subtitle files uploaded"
+    );
     check_receipts(&store, &first).await;
     // The film's subtitle files, uploaded beside it, travelled with its job.
     let film = (first["done"].as_array().unwrap().iter())

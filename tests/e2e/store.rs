@@ -53,3 +53,41 @@ async fn s3_conditional_writes_keep_the_first_object() {
         assert_eq!(kept, if a { b"a" } else { b"b" }, "round {round}");
     }
 }
+
+/// A server-side copy: a master uploaded under a station's own name (Thai, spaces, `+`: the
+/// copy source is URL-encoded) becomes `masters/<sha256>` with the same bytes and the media
+/// type Caravan recognised, not the one it was uploaded with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_copies_an_object_on_the_server() {
+    let store = Store::S3(fresh_bucket().await);
+    let from = "incoming/ฟิล์ม 7/reel+1.png";
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    store
+        .put_bytes(from, bytes.clone(), "application/octet-stream")
+        .await
+        .unwrap();
+    let to = "masters/copied";
+    store
+        .copy(from, to, bytes.len() as u64, "image/png")
+        .await
+        .unwrap();
+    assert_eq!(store.get_bytes(to).await.unwrap().unwrap(), bytes);
+    assert_eq!(
+        store.get_bytes(from).await.unwrap().unwrap(),
+        bytes,
+        "the source stays"
+    );
+    let Store::S3(s3) = &store else {
+        unreachable!()
+    };
+    let link = s3
+        .presigned_get(to, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let head = std::process::Command::new("curl")
+        .args(["-sS", "-D", "-", "-o", "/dev/null", &link])
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).to_lowercase();
+    assert!(head.contains("content-type: image/png"), "{head}");
+}

@@ -85,6 +85,13 @@ async fn process_leased(
     receipt_key: String,
     lease: Option<&Lease>,
 ) {
+    // Shutdown came between the delivery and here (a receipt check and a lease away): the
+    // promise is that nothing starts after the signal, so the job goes back untouched.
+    if ctx.cancel.is_cancelled() {
+        info!("Shutdown requested before the job started; handing it back to the queue");
+        settle(handle.requeue().await);
+        return;
+    }
     info!(previous_deliveries, "Job started");
     emit(
         ctx,

@@ -36,6 +36,7 @@ fn options(masters: MasterMode) -> SubmitOptions {
         language: None,
         uploads: crate::submit::DEFAULT_UPLOADS,
         resume: None,
+        resume_unfinished: false,
         stop: Default::default(),
     }
 }

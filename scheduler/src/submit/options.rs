@@ -38,6 +38,9 @@ pub struct SubmitOptions {
     pub uploads: usize,
     /// Go on with this interrupted batch instead of starting one.
     pub resume: Option<BatchId>,
+    /// Without [`Self::resume`], go on with this source's interrupted batch if it has one
+    /// (submitting to a broker only: the in-process queue loses what it held).
+    pub resume_unfinished: bool,
     /// Stops the submission (Ctrl-C): what is in flight finishes, the index says where it
     /// stopped, and the submission returns [`SchedulerError::Interrupted`].
     pub stop: CancellationToken,

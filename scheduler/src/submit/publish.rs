@@ -24,6 +24,8 @@ pub struct Publisher<'a> {
     pub batch_id: &'a BatchId,
     /// Bytes of masters and subtitle files uploaded so far.
     pub uploaded: AtomicU64,
+    /// Bytes of a store prefix's masters copied on the server so far.
+    pub copied: AtomicU64,
 }
 
 /// The batch index's entry for a scanned file, with `disposition`.
@@ -80,10 +82,19 @@ impl Publisher<'_> {
             MasterMode::Upload => {
                 let key = keys::master(asset_id);
                 if outcomes.master_size(store, asset_id).await? != Some(file.size) {
-                    store
-                        .put_file(&key, &file.path, sniffed.media_type, &Default::default())
-                        .await?;
-                    self.uploaded.fetch_add(file.size, Ordering::Relaxed);
+                    match &file.object {
+                        Some(object) => {
+                            let media_type = sniffed.media_type;
+                            store.copy(object, &key, file.size, media_type).await?;
+                            self.copied.fetch_add(file.size, Ordering::Relaxed);
+                        }
+                        None => {
+                            store
+                                .put_file(&key, &file.path, sniffed.media_type, &Default::default())
+                                .await?;
+                            self.uploaded.fetch_add(file.size, Ordering::Relaxed);
+                        }
+                    }
                 }
                 MasterLocation::Store { key }
             }
