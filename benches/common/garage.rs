@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
 use aws_sdk_s3::primitives::ByteStream;
 
 /// A bucket of one benchmark run on the loopback Garage.
@@ -50,6 +52,9 @@ impl Garage {
                 "garage-dev",
             ))
             .force_path_style(true)
+            // As the store does: S3-compatible servers reject the SDK's newer default checksums.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
             .build();
         let client = aws_sdk_s3::Client::from_conf(config);
         let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -101,6 +106,9 @@ impl Garage {
         };
         let mut rclone = Command::new("rclone");
         rclone
+            // A machine-wide AWS_CA_BUNDLE (an HTTPS proxy's) stops rclone 1.60 building its
+            // plain-HTTP client for the loopback endpoint.
+            .env_remove("AWS_CA_BUNDLE")
             .env("RCLONE_CONFIG", "/dev/null")
             .env("RCLONE_CONFIG_GARAGE_TYPE", "s3")
             .env("RCLONE_CONFIG_GARAGE_PROVIDER", "Other")
