@@ -24,7 +24,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::garage::Garage;
-use common::{fresh, measure, scale};
+use common::{fresh, measure, scale, Measured};
 
 const CARAVAN: &str = env!("CARGO_BIN_EXE_caravan");
 
@@ -95,18 +95,25 @@ fn submissions(work: &Path, garage: &Garage) {
     }
 }
 
-/// `n` masters submitted to Garage, then `caravan status` of that batch.
-fn status_on_garage(masters: &Path, n: usize, garage: &Garage) {
-    let prefix = format!("bench-bulk-s3-{}", std::process::id());
+/// `caravan submit <dir> --no-wait` to Garage (queues of their own, removed after): what it
+/// cost, and its summary.
+fn submit_to_garage(dir: &Path, garage: &Garage, label: &str) -> (Measured, serde_json::Value) {
+    let prefix = format!("bench-bulk-{label}-{}", std::process::id());
     let mut submit = Command::new(CARAVAN);
     submit
-        .args(["submit", masters.to_str().unwrap(), "--no-wait", "--json"])
+        .args(["submit", dir.to_str().unwrap(), "--no-wait", "--json"])
         .envs(garage.env.iter().map(|(k, v)| (k, v)))
         .env("CARAVAN_QUEUE_PREFIX", &prefix)
         .env("CARAVAN_LOG_FORMAT", "json");
     let submitted = measure(submit);
     caravan_testkit::broker::remove_topology(&prefix);
-    let summary: serde_json::Value = serde_json::from_slice(&submitted.stdout).unwrap();
+    let summary = serde_json::from_slice(&submitted.stdout).unwrap();
+    (submitted, summary)
+}
+
+/// `n` masters submitted to Garage, then `caravan status` of that batch.
+fn status_on_garage(masters: &Path, n: usize, garage: &Garage) {
+    let (submitted, summary) = submit_to_garage(masters, garage, "s3");
     let batch = summary["batch_id"].as_str().unwrap();
     // Exit 3: some assets are pending, as they are here (no workers).
     let mut status = Command::new("sh");
@@ -180,16 +187,7 @@ fn large_uploads(work: &Path, garage: &Garage) {
     println!("|---|---|---|---|");
 
     let files = write_large(&dir, COUNT, size, 1);
-    let prefix = format!("bench-bulk-large-{}", std::process::id());
-    let mut submit = Command::new(CARAVAN);
-    submit
-        .args(["submit", dir.to_str().unwrap(), "--no-wait", "--json"])
-        .envs(garage.env.iter().map(|(k, v)| (k, v)))
-        .env("CARAVAN_QUEUE_PREFIX", &prefix)
-        .env("CARAVAN_LOG_FORMAT", "json");
-    let submitted = measure(submit);
-    caravan_testkit::broker::remove_topology(&prefix);
-    let summary: serde_json::Value = serde_json::from_slice(&submitted.stdout).unwrap();
+    let (submitted, summary) = submit_to_garage(&dir, garage, "large");
     assert_eq!(
         summary["pending"].as_array().unwrap().len(),
         COUNT,

@@ -143,7 +143,7 @@ pub async fn submit(
         Some(_) => IndexWriter::reopen(store, header).await?,
         None => IndexWriter::create(store, header).await?,
     };
-    if durable {
+    if durable && resume.is_none() {
         unfinished::remember(store, &remembered).await?;
     }
     let upload = options.masters == MasterMode::Upload;

@@ -2,7 +2,7 @@
 //! server. `CopyObject` up to 5 GiB (S3's limit for one copy); above, a multipart upload whose
 //! parts are `UploadPartCopy` ranges of the source, [`PARTS_IN_FLIGHT`] at a time.
 
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
+use aws_sdk_s3::types::{CompletedPart, MetadataDirective};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
@@ -62,16 +62,7 @@ impl S3Store {
         size: u64,
         media_type: &str,
     ) -> Result<(), StoreError> {
-        let upload = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(to)
-            .content_type(media_type)
-            .send()
-            .await
-            .map_err(|e| self.classify(e, "create_multipart_upload", to))?;
-        let upload_id = upload.upload_id().unwrap_or_default().to_owned();
+        let upload_id = self.start_multipart(to, media_type).await?;
         let ranges = (0..size.div_ceil(COPY_PART)).map(|n| {
             let start = n * COPY_PART;
             (n as i32 + 1, start, (start + COPY_PART).min(size) - 1)
@@ -105,35 +96,7 @@ impl S3Store {
             .buffered(PARTS_IN_FLIGHT)
             .try_collect()
             .await;
-        let completed = match parts {
-            Ok(parts) => self
-                .client
-                .complete_multipart_upload()
-                .bucket(&self.bucket)
-                .key(to)
-                .upload_id(&upload_id)
-                .multipart_upload(
-                    CompletedMultipartUpload::builder()
-                        .set_parts(Some(parts))
-                        .build(),
-                )
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| self.classify(e, "complete_multipart_upload", to)),
-            Err(e) => Err(e),
-        };
-        if completed.is_err() {
-            let _ = self
-                .client
-                .abort_multipart_upload()
-                .bucket(&self.bucket)
-                .key(to)
-                .upload_id(&upload_id)
-                .send()
-                .await;
-        }
-        completed
+        self.finish_multipart(to, &upload_id, parts).await
     }
 }
 

@@ -32,6 +32,20 @@ impl S3Store {
         hash: &mut HashingCounter,
         cancel: &CancellationToken,
     ) -> Result<(), StoreError> {
+        let upload_id = self.start_multipart(key, media_type).await?;
+        let result = tokio::select! {
+            r = self.upload_parts(key, &upload_id, first, file, path, hash) => r,
+            _ = cancel.cancelled() => Err(StoreError::Cancelled { key: key.to_owned() }),
+        };
+        self.finish_multipart(key, &upload_id, result).await
+    }
+
+    /// Starts a multipart upload of `key`; its upload id.
+    pub(super) async fn start_multipart(
+        &self,
+        key: &str,
+        media_type: &str,
+    ) -> Result<String, StoreError> {
         let upload = self
             .client
             .create_multipart_upload()
@@ -41,18 +55,23 @@ impl S3Store {
             .send()
             .await
             .map_err(|e| self.classify(e, "create_multipart_upload", key))?;
-        let upload_id = upload.upload_id().unwrap_or_default().to_owned();
-        let result = tokio::select! {
-            r = self.upload_parts(key, &upload_id, first, file, path, hash) => r,
-            _ = cancel.cancelled() => Err(StoreError::Cancelled { key: key.to_owned() }),
-        };
-        let completed = match result {
+        Ok(upload.upload_id().unwrap_or_default().to_owned())
+    }
+
+    /// Completes the upload with `parts`, or aborts it when they (or the completion) failed.
+    pub(super) async fn finish_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Result<Vec<CompletedPart>, StoreError>,
+    ) -> Result<(), StoreError> {
+        let completed = match parts {
             Ok(parts) => self
                 .client
                 .complete_multipart_upload()
                 .bucket(&self.bucket)
                 .key(key)
-                .upload_id(&upload_id)
+                .upload_id(upload_id)
                 .multipart_upload(
                     CompletedMultipartUpload::builder()
                         .set_parts(Some(parts))
@@ -70,7 +89,7 @@ impl S3Store {
                 .abort_multipart_upload()
                 .bucket(&self.bucket)
                 .key(key)
-                .upload_id(&upload_id)
+                .upload_id(upload_id)
                 .send()
                 .await;
             if let Err(abort) = abort {
